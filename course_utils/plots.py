@@ -23,3 +23,242 @@ def plot_history(history: Mapping[str, Sequence[float]], title: str = "", xlabel
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- the step-through views
+# These figures are redrawn after every click of the step-through widget, so they are built once
+# and then updated in place (new data on the same artists): far cheaper than a fresh figure.
+# They use matplotlib.figure.Figure directly, so a notebook's inline backend never shows them twice.
+
+def figure_png(fig, dpi: int | None = None) -> bytes:
+    """The figure rendered to PNG bytes (for an ipywidgets.Image or a file)."""
+    import io
+
+    buf = io.BytesIO()
+    # fast zlib level: the image is redrawn after every click, and the bytes barely grow
+    fig.savefig(buf, format="png", dpi=dpi or fig.dpi, pil_kwargs={"compress_level": 1})
+    return buf.getvalue()
+
+
+def _figure(width: float, height: float, dpi: int):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _canvas_png(fig) -> bytes:
+    """PNG of what is on the (already drawn) Agg canvas."""
+    import io
+
+    from PIL import Image
+
+    width, height = fig.canvas.get_width_height(physical=True)
+    img = Image.frombuffer("RGBA", (width, height), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, format="png", compress_level=1)
+    return buf.getvalue()
+
+
+class ScalarStepView:
+    """Loss against one weight: the curve, the current point, the tangent (slope = grad) and the
+    arrow of the coming update (−lr·grad). ``update(...)`` moves them, ``png()`` renders; ``fig``
+    is the figure. The axes only change when a point leaves the view, so most redraws paint just
+    the moving parts over a cached background."""
+
+    def __init__(self, grid: Sequence[float], losses: Sequence[float], name: str = "w", dpi: int = 80):
+        import numpy as np
+
+        self.grid, self.losses, self.name = np.asarray(grid, float), np.asarray(losses, float), name
+        self.fig = fig = _figure(6.4, 3.3, dpi)
+        ax = self.ax = fig.add_subplot()
+        fig.subplots_adjust(left=0.11, right=0.97, bottom=0.15, top=0.88)
+        ax.plot(self.grid, self.losses, color="#4c72b0", lw=2, label=f"loss as a function of {name}")
+        (self.trail,) = ax.plot([], [], "o", color="#999999", ms=4, alpha=0.7, label="earlier values")
+        (self.tangent,) = ax.plot([], [], "--", color="#dd8452", lw=1.8, label=f"tangent, slope = {name}.grad")
+        (self.point,) = ax.plot([], [], "o", color="#c44e52", ms=9, zorder=5, label=f"current {name}")
+        self.arrow = ax.annotate("", xy=(0, 0), xytext=(0, 0), zorder=6,
+                                 arrowprops=dict(arrowstyle="-|>", color="#55a868", lw=2.2, mutation_scale=16))
+        self.arrow_text = ax.text(0, 0, "", color="#2d7a3f", ha="center", va="bottom", fontsize=9)
+        (self.arrow_key,) = ax.plot([], [], color="#55a868", lw=2.2, label="next step: −lr·grad")
+        ax.set_xlabel(name)
+        ax.set_ylabel("loss")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
+        self.title = ax.set_title("", y=1.01)
+        self.moving = (self.trail, self.tangent, self.point, self.arrow, self.arrow_text, self.title)
+        for artist in self.moving:
+            artist.set_animated(True)
+        self._background, self._background_key = None, None
+
+    def loss_at(self, w: float) -> float:
+        import numpy as np
+
+        return float(np.interp(w, self.grid, self.losses))
+
+    def _fit_view(self, xs) -> None:
+        """Keep the current limits while everything fits comfortably; otherwise reframe."""
+        import numpy as np
+
+        x0, x1 = min(xs), max(xs)
+        if self._background_key is not None:
+            v0, v1 = self.ax.get_xlim()
+            margin = 0.05 * (v1 - v0)
+            if v0 + margin <= x0 and x1 <= v1 - margin and (x1 - x0) > 0.2 * (v1 - v0):
+                return
+        pad = max(0.35 * (x1 - x0), 0.5)
+        x0, x1 = max(x0 - pad, self.grid[0]), min(x1 + pad, self.grid[-1])
+        inside = (self.grid >= x0) & (self.grid <= x1)
+        ys = self.losses[inside] if inside.any() else self.losses
+        lo, hi = float(np.nanmin(ys)), float(np.nanmax(ys))
+        span = max(hi - lo, 1e-9)
+        self.ax.set_xlim(x0, x1)
+        self.ax.set_ylim(lo - 0.08 * span, hi + 0.35 * span)
+
+    def update(self, w: float, grad: float | None, lr: float, path: Sequence[float] = ()):
+        """Redraw for weight ``w`` with gradient ``grad`` (None: no tangent, no arrow)."""
+        import numpy as np
+
+        n, lw = self.name, self.loss_at(w)
+        xs = [w, self.grid[int(np.argmin(self.losses))], *path]
+        target = None if grad is None else w - lr * grad
+        if target is not None and np.isfinite(target):
+            xs.append(target)
+        self._fit_view(xs)
+        x0, x1 = self.ax.get_xlim()
+        y0, y1 = self.ax.get_ylim()
+        self.point.set_data([w], [lw])
+        earlier = list(path)[:-1] if path and path[-1] == w else list(path)
+        self.trail.set_data(earlier, [self.loss_at(p) for p in earlier])
+        if grad is None or not np.isfinite(grad):
+            self.tangent.set_data([], [])
+            self.arrow.set_visible(False)
+            self.arrow_text.set_text("")
+            self.title.set_text(f"{n} = {w:.4g}, {n}.grad = None: no slope yet")
+        else:
+            half = 0.18 * (x1 - x0)
+            self.tangent.set_data([w - half, w + half], [lw - grad * half, lw + grad * half])
+            self.arrow.set_visible(target != w)
+            self.arrow.xy, self.arrow.xyann = (target, lw), (w, lw)
+            self.arrow_text.set_position(((w + target) / 2, lw + 0.03 * (y1 - y0)))
+            up = self.loss_at(target) > lw
+            self.arrow_text.set_text(f"{-lr * grad:+.3g}" + (" (overshoots: loss goes up)" if up else ""))
+            self.title.set_text(f"{n} = {w:.4g},  slope {n}.grad = {grad:.4g}  →  step() adds {-lr * grad:+.3g}")
+        return self.fig
+
+    def png(self) -> bytes:
+        """The current view as PNG bytes (repaints only the moving parts when the axes are unchanged)."""
+        canvas = self.fig.canvas
+        key = (self.ax.get_xlim(), self.ax.get_ylim())
+        if key != self._background_key:
+            canvas.draw()  # everything except the animated (moving) artists
+            self._background, self._background_key = canvas.copy_from_bbox(self.fig.bbox), key
+        else:
+            canvas.restore_region(self._background)
+        for artist in self.moving:
+            if artist.get_visible():
+                self.fig.draw_artist(artist)
+        return _canvas_png(self.fig)
+
+
+def plot_scalar_step(grid, losses, w, grad, lr, path=(), name="w"):
+    """One-off figure of the loss against ``w`` with tangent and update arrow (see ScalarStepView)."""
+    view = ScalarStepView(grid, losses, name)
+    view.update(w, grad, lr, path)
+    for artist in view.moving:
+        artist.set_animated(False)  # a one-off figure draws everything the ordinary way
+    return view.fig
+
+
+class GradientView:
+    """Three panels for a network: gradient norm per parameter tensor, a histogram of one chosen
+    tensor's gradient, and the loss per forward pass. ``update(...)`` redraws in place."""
+
+    def __init__(self, names: Sequence[str], dpi: int = 80):
+        self.names = list(names)
+        self.fig = fig = _figure(10.5, 3.4, dpi)
+        self.ax_bar, self.ax_hist, self.ax_loss = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.25, 1, 1]})
+        fig.subplots_adjust(left=0.12, right=0.985, bottom=0.16, top=0.87, wspace=0.32)
+        ax = self.ax_bar
+        y = list(range(len(self.names)))
+        self.bars = ax.barh(y, [0.0] * len(y), color="#4c72b0")
+        ax.set_yticks(y)
+        ax.set_yticklabels([n if len(n) <= 16 else "…" + n[-15:] for n in self.names], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel("‖grad‖")
+        ax.grid(axis="x", alpha=0.3)
+        self.none_texts = [ax.text(0, i, "None", va="center", fontsize=8, color="#888888") for i in y]
+        self.bar_title = ax.set_title("gradient norm per tensor", fontsize=10, y=1.01)
+        ax = self.ax_hist
+        self.stairs = ax.stairs([0.0], [0.0, 1.0], fill=True, color="#dd8452", alpha=0.9)
+        self.hist_note = ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center",
+                                 color="#888888", fontsize=10)
+        ax.set_xlabel("gradient value")
+        ax.set_ylabel("count")
+        ax.grid(alpha=0.3)
+        self.hist_title = ax.set_title("", fontsize=10, y=1.01)
+        ax = self.ax_loss
+        (self.loss_line,) = ax.plot([], [], "o-", color="#55a868", ms=3, lw=1.5)
+        ax.set_xlabel("forward pass")
+        ax.set_ylabel("loss")
+        ax.grid(alpha=0.3)
+        self.loss_title = ax.set_title("loss per forward pass", fontsize=10, y=1.01)
+        self.png = lambda: figure_png(self.fig)  # every panel rescales, so always a full redraw
+        for ax in (self.ax_bar, self.ax_hist, self.ax_loss):
+            ax.locator_params(axis="x", nbins=4)
+        self.ax_hist.locator_params(axis="y", nbins=5)
+        self.ax_loss.locator_params(axis="y", nbins=5)
+        self.ax_loss.xaxis.get_major_locator().set_params(integer=True)
+
+    def update(self, grads: Mapping[str, object], chosen: str, losses: Sequence[float] = ()):
+        """``grads`` maps name → gradient tensor/array or None; ``chosen`` picks the histogram."""
+        import numpy as np
+
+        norms = []
+        for bar, text, name in zip(self.bars, self.none_texts, self.names):
+            g = grads.get(name)
+            norm = 0.0 if g is None else float(np.linalg.norm(np.asarray(g, dtype=np.float64).ravel()))
+            bar.set_width(norm)
+            text.set_visible(g is None)
+            norms.append(norm)
+        top = max(norms) if norms and max(norms) > 0 and np.isfinite(max(norms)) else 1.0
+        self.ax_bar.set_xlim(0, top * 1.08)
+        self.bar_title.set_text("gradient norm per tensor" if any(g is not None for g in grads.values())
+                                else "no gradients yet (all None)")
+        g = grads.get(chosen)
+        if g is None:
+            self.stairs.set_visible(False)
+            self.hist_note.set_text(f"{chosen}.grad is None")
+            self.hist_title.set_text(f"{chosen}.grad")
+        else:
+            values = np.asarray(g, dtype=np.float64).ravel()
+            values = values[np.isfinite(values)]
+            lo, hi = (values.min(), values.max()) if values.size else (0.0, 1.0)
+            if hi <= lo:
+                lo, hi = lo - 0.5 * (abs(lo) or 1e-6), hi + 0.5 * (abs(hi) or 1e-6)
+            counts, edges = np.histogram(values, bins=30, range=(lo, hi))
+            self.stairs.set_data(counts, edges)
+            self.stairs.set_visible(True)
+            self.hist_note.set_text("")
+            self.ax_hist.set_xlim(edges[0], edges[-1])
+            self.ax_hist.set_ylim(0, max(counts.max(), 1) * 1.1)
+            self.hist_title.set_text(f"{chosen}.grad: {values.size:,} values")
+        losses = list(losses)
+        self.loss_line.set_data(range(1, len(losses) + 1), losses)
+        if losses:
+            finite = [v for v in losses if np.isfinite(v)] or [0.0]
+            lo, hi = min(finite), max(finite)
+            pad = max(hi - lo, 1e-3) * 0.12
+            self.ax_loss.set_xlim(0.5, max(len(losses), 2) + 0.5)
+            self.ax_loss.set_ylim(lo - pad, hi + pad)
+            self.loss_title.set_text(f"loss per forward pass (last {losses[-1]:.4g})")
+        else:
+            self.loss_title.set_text("loss per forward pass (none yet)")
+        return self.fig
+
+
+def plot_gradients(grads, chosen, losses=()):
+    """One-off figure: gradient norms per tensor, histogram of ``chosen``, loss per forward pass."""
+    return GradientView(list(grads)).update(grads, chosen, losses)

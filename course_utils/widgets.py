@@ -1,0 +1,176 @@
+"""Interactive views (ipywidgets) over the course's plain engines. The only module importing ipywidgets.
+
+Only API shared by ipywidgets 7.7 (Colab) and 8 (JupyterLab, Binder) is used. Plots are matplotlib
+figures rendered to PNG into an ``ipywidgets.Image``, so no frontend extension beyond the widgets
+themselves is needed.
+
+    from course_utils.widgets import step_through
+    step_through(stepper)          # the last line of a cell: shows the buttons and the plots
+"""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+
+from course_utils import plots
+from course_utils.stepper import ACTIONS, Event, Stepper, fmt
+
+TIPS = {
+    "forward": "y_hat = model(X); loss = loss_fn(y_hat, y)",
+    "zero_grad": "optimizer.zero_grad(): clear every .grad",
+    "backward": "loss.backward(): add d(loss)/d(parameter) into .grad",
+    "step": "optimizer.step(): move every parameter against its gradient",
+}
+STYLE = """<style>
+.course-stepper-state table {border-collapse: collapse; font-family: monospace; font-size: 13px}
+.course-stepper-state td {padding: 1px 10px 1px 0}
+.course-stepper-log .cs-event {font-size: 13px; line-height: 1.35; margin: 2px 0; padding: 2px 6px;
+  border-left: 4px solid #55a868}
+.course-stepper-log .cs-warn {border-left-color: #dd8452; background: rgba(221, 132, 82, 0.08)}
+.course-stepper-log .cs-old {opacity: 0.6}
+</style>"""
+
+
+class StepperWidget:
+    """Buttons for forward / zero_grad / backward / step, a "run N" control, the current values,
+    a log of what each click did, and plots redrawn after each click.
+
+    ``click("backward")`` does what pressing the button does (handy in tests and scripts).
+    Displayed without a live frontend (nbval, a script), it shows its state as text.
+    """
+
+    def __init__(self, stepper: Stepper, log_size: int = 6, dpi: int = 80):
+        if not isinstance(stepper, Stepper):
+            raise TypeError("step_through() needs a Stepper: "
+                            "step_through(Stepper(model, loss_fn, opt, X, y)).")
+        self.stepper, self.log_size = stepper, log_size
+        self.buttons = {}
+        for action in ACTIONS:
+            button = widgets.Button(description=f"{action}()", tooltip=TIPS[action],
+                                    layout=widgets.Layout(width="120px"))
+            button.add_class(f"course-stepper-{action}")
+            button.on_click(lambda _, action=action: self.click(action))
+            self.buttons[action] = button
+        self.run_count = widgets.BoundedIntText(value=10, min=1, max=100000, description="N =",
+                                                layout=widgets.Layout(width="140px"))
+        self.run_button = widgets.Button(description="run N iterations", button_style="info",
+                                         tooltip="N times: zero_grad → forward → backward → step",
+                                         layout=widgets.Layout(width="150px"))
+        self.run_button.add_class("course-stepper-run")
+        self.run_button.on_click(lambda _: self.run(self.run_count.value))
+        self.image = widgets.Image(format="png")
+        self.image.add_class("course-stepper-plot")
+        self.state_html = widgets.HTML()
+        self.state_html.add_class("course-stepper-state")
+        self.log_html = widgets.HTML()
+        self.log_html.add_class("course-stepper-log")
+        controls = [self.run_count, self.run_button]
+        if stepper.scalar and stepper.landscape is not None:
+            self.view = plots.ScalarStepView(*stepper.landscape, name=stepper.names[0], dpi=dpi)
+            self.layer = None
+        else:
+            self.view = plots.GradientView(stepper.names, dpi=dpi)
+            self.layer = widgets.Dropdown(options=stepper.names, value=stepper.names[-2 if len(stepper.names) > 1 else 0],
+                                          description="histogram:", layout=widgets.Layout(width="260px"))
+            self.layer.observe(lambda change: self.refresh(), names="value")
+            controls.append(self.layer)
+        self.box = widgets.VBox([widgets.HTML(STYLE), widgets.HBox(list(self.buttons.values())),
+                                 widgets.HBox(controls), self.image, self.state_html, self.log_html])
+        self.box.add_class("course-stepper")
+        self.refresh()
+
+    # ---------------------------------------------------------------- actions
+
+    def click(self, action: str) -> Event:
+        """Run one action on the stepper, then redraw."""
+        event = self.stepper.do(action)
+        self.refresh()
+        return event
+
+    def run(self, n: int) -> Event:
+        """n full iterations, then redraw."""
+        event = self.stepper.run(int(n))
+        self.refresh()
+        return event
+
+    # ---------------------------------------------------------------- drawing
+
+    def refresh(self) -> None:
+        """Redraw values, log and plot from the stepper's latest event."""
+        event = self.stepper.state()
+        self.state_html.value = self._state_html(event)
+        self.log_html.value = self._log_html()
+        try:
+            self._update_view(event)
+            self.image.value = self.view.png()
+        except Exception as err:  # a plot problem must never hide the state or the log
+            self.log_html.value = (f'<div class="cs-event cs-warn">The plot could not be drawn '
+                                   f'({html.escape(type(err).__name__)}: {html.escape(str(err))}).</div>'
+                                   + self.log_html.value)
+
+    def _update_view(self, event: Event) -> None:
+        s = self.stepper
+        if isinstance(self.view, plots.ScalarStepView):
+            name = s.names[0]
+            self.view.update(event.value(name), event.grad(name), s.optimizer.param_groups[0]["lr"], s.path)
+        else:
+            self.view.update(event.grads, self.layer.value, s.losses)
+
+    def _state_html(self, event: Event) -> str:
+        rows = []
+
+        def row(label, key, value):
+            shown = fmt(value, 6) if value is not None else "None"
+            data = "" if value is None else f' data-value="{value!r}"'
+            rows.append(f'<tr><td>{html.escape(label)}</td><td><b class="cs-value" data-key="{html.escape(key)}"'
+                        f'{data}>{shown}</b></td></tr>')
+
+        if self.stepper.scalar:
+            name = self.stepper.names[0]
+            row(name, name, event.value(name))
+            row(f"{name}.grad", f"{name}.grad", event.grad(name))
+        else:
+            grads = [g for g in event.grads.values() if g is not None]
+            total = sum(float(g.double().pow(2).sum()) for g in grads) ** 0.5 if grads else None
+            row("‖all grads‖", "grad_norm", total)
+            chosen = self.layer.value
+            g = event.grads[chosen]
+            row(f"‖{chosen}.grad‖", f"{chosen}.grad", None if g is None else g.norm().item())
+        row("loss" + (" (before the last step)" if event.loss_stale else ""), "loss", event.loss)
+        rows.append(f'<tr><td>steps taken</td><td><b class="cs-value" data-key="steps">{event.steps}</b></td></tr>')
+        return f'<table class="cs-table">{"".join(rows)}</table>'
+
+    def _log_html(self) -> str:
+        items = []
+        recent = self.stepper.events[-self.log_size:][::-1]  # newest first
+        for i, event in enumerate(recent):
+            classes = "cs-event" + ("" if event.ok else " cs-warn") + (" cs-old" if i else "")
+            mark = "" if event.ok else "⚠ "
+            label = event.action + ("()" if event.action in ACTIONS else "")
+            items.append(f'<div class="{classes}">{mark}<b>{html.escape(label)}</b>: '
+                         f'{html.escape(event.message)}</div>')
+        return "".join(items)
+
+    # ---------------------------------------------------------------- display
+
+    def text(self) -> str:
+        """The current state and the latest message as plain text."""
+        event = self.stepper.state()
+        return (f"Step-through widget (click its buttons in a live notebook)\n  {event.summary()}\n"
+                f"  last: {event.action}: {event.message}")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {
+            "application/vnd.jupyter.widget-view+json": {
+                "version_major": 2, "version_minor": 0, "model_id": self.box.model_id},
+            "text/plain": self.text(),
+        }
+
+    def __repr__(self) -> str:
+        return self.text()
+
+
+def step_through(stepper: Stepper, **kwargs) -> StepperWidget:
+    """The step-through widget for ``stepper`` (put it last in a cell to show it)."""
+    return StepperWidget(stepper, **kwargs)

@@ -1,0 +1,132 @@
+"""course_utils.widgets: clicking the buttons (in the kernel, no browser) changes what is shown."""
+import re
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils import plots
+from course_utils.stepper import Stepper
+from course_utils.widgets import StepperWidget, step_through
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def scalar_widget(lr=0.01):
+    X = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    y = 2 * X
+    w = torch.tensor(1.0, requires_grad=True)
+    return step_through(Stepper(lambda X: X * w, nn.MSELoss(), torch.optim.SGD([w], lr=lr), X, y))
+
+
+def lenet_widget():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84),
+                          nn.ReLU(), nn.Linear(84, 10))
+    X = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    y = torch.arange(16) % 10
+    return step_through(Stepper(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.05), X, y))
+
+
+def shown(widget, key):
+    """The value displayed for ``key`` in the state panel, as the page shows it (None for 'None')."""
+    m = re.search(rf'data-key="{re.escape(key)}"[^>]*>([^<]*)<', widget.state_html.value)
+    assert m, f"{key} is not displayed"
+    return None if m.group(1) == "None" else float(m.group(1))
+
+
+def test_scalar_clicks_change_the_displayed_values_and_the_plot():
+    wd = scalar_widget()
+    assert bytes(wd.image.value).startswith(PNG)
+    images = [bytes(wd.image.value)]
+    assert shown(wd, "w") == 1.0 and shown(wd, "w.grad") is None and shown(wd, "loss") is None
+
+    wd.buttons["zero_grad"].click()
+    assert "no gradients to clear" in wd.log_html.value
+    wd.buttons["forward"].click()
+    assert shown(wd, "loss") == 7.5  # mean((x·1 − 2x)²) = mean(x²) = 7.5
+    wd.buttons["backward"].click()
+    assert shown(wd, "w.grad") == -15.0  # mean(2x(xw − y)) = −2·mean(x²)
+    images.append(bytes(wd.image.value))
+    assert images[-1] != images[-2], "the tangent and the arrow must appear"
+    wd.buttons["step"].click()
+    assert shown(wd, "w") == pytest.approx(1.15)  # 1 − 0.01·(−15)
+    assert "loss (before the last step)" in wd.state_html.value
+    images.append(bytes(wd.image.value))
+    assert images[-1] != images[-2]
+    assert "w ← w − lr·w.grad = 1 − 0.01·(-15) = 1.15" in wd.log_html.value
+
+    wd.run_count.value = 200
+    wd.run_button.click()
+    assert shown(wd, "w") == pytest.approx(2.0, abs=1e-3) and shown(wd, "steps") == 201
+    assert bytes(wd.image.value) != images[-1]
+
+
+def test_misuse_shows_a_warning_in_the_log():
+    wd = scalar_widget()
+    wd.click("forward")
+    wd.click("backward")
+    wd.click("backward")
+    newest = wd.log_html.value.split("</div>")[0]
+    assert "cs-warn" in newest and "already used by an earlier backward()" in newest
+    wd.click("zero_grad")
+    before = bytes(wd.image.value)
+    wd.click("step")
+    assert shown(wd, "w") == 1.0 and "zero_grad() cleared the gradients" in wd.log_html.value
+    assert shown(wd, "w.grad") is None
+    assert bytes(wd.image.value) != before or "no slope yet" in wd.view.title.get_text()
+
+
+def test_module_widget_bars_histogram_and_loss():
+    wd = lenet_widget()
+    assert isinstance(wd.view, plots.GradientView) and wd.layer.value == "11.weight"
+    empty = bytes(wd.image.value)
+    assert shown(wd, "grad_norm") is None and "no gradients yet" in wd.view.bar_title.get_text()
+    wd.click("forward")
+    wd.click("backward")
+    assert shown(wd, "grad_norm") > 0 and shown(wd, "11.weight.grad") > 0
+    after_backward = bytes(wd.image.value)
+    assert after_backward != empty
+    heights = [b.get_width() for b in wd.view.bars]
+    assert all(h > 0 for h in heights)
+    wd.layer.value = "0.weight"  # the dropdown redraws the histogram
+    assert "0.weight.grad: 450 values" in wd.view.hist_title.get_text()
+    assert bytes(wd.image.value) != after_backward and "0.weight.grad" in wd.state_html.value
+    wd.run(3)
+    assert shown(wd, "steps") == 3 and len(wd.view.loss_line.get_xdata()) == 4
+    wd.click("zero_grad")
+    assert shown(wd, "grad_norm") is None and "None" in wd.view.hist_note.get_text()
+
+
+def test_display_without_a_frontend_shows_the_state():
+    wd = scalar_widget()
+    wd.click("forward")
+    bundle = wd._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == wd.box.model_id
+    text = bundle["text/plain"]
+    assert "w = 1, w.grad = None; loss = 7.5" in text and "forward" in text
+    assert repr(wd) == text
+
+
+def test_stable_hooks_for_a_browser():
+    wd = scalar_widget()
+    assert "course-stepper-state" in wd.state_html._dom_classes
+    assert "course-stepper-plot" in wd.image._dom_classes
+    assert {f"course-stepper-{a}" for a in ("forward", "zero_grad", "backward", "step")} <= {
+        c for b in wd.buttons.values() for c in b._dom_classes}
+    assert 'data-key="w.grad"' in wd.state_html.value
+
+
+def test_bad_input():
+    with pytest.raises(TypeError, match="needs a Stepper"):
+        StepperWidget("not a stepper")
+
+
+def test_one_off_plot_helpers_return_figures():
+    wd = scalar_widget()
+    grid, losses = wd.stepper.landscape
+    fig = plots.plot_scalar_step(grid, losses, 1.0, -15.0, 0.01, path=[1.0])
+    assert fig.axes[0].get_xlabel() == "w" and plots.figure_png(fig).startswith(PNG)
+    fig = plots.plot_gradients({"a": torch.ones(3), "b": None}, "a", [2.0, 1.0])
+    assert len(fig.axes) == 3 and plots.figure_png(fig).startswith(PNG)
