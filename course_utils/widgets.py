@@ -75,8 +75,15 @@ class StepperWidget:
                                           description="histogram:", layout=widgets.Layout(width="260px"))
             self.layer.observe(lambda change: self.refresh(), names="value")
             controls.append(self.layer)
+        width, _ = self.view.fig.canvas.get_width_height()
+        self.image.layout = widgets.Layout(width=f"{width}px", max_width="100%")  # crisp: never upscaled
+        if isinstance(self.view, plots.ScalarStepView):  # small figure: the values sit beside it
+            self.state_html.layout = widgets.Layout(margin="40px 0 0 16px")
+            middle = [widgets.HBox([self.image, self.state_html])]
+        else:
+            middle = [self.image, self.state_html]
         self.box = widgets.VBox([widgets.HTML(STYLE), widgets.HBox(list(self.buttons.values())),
-                                 widgets.HBox(controls), self.image, self.state_html, self.log_html])
+                                 widgets.HBox(controls), *middle, self.log_html])
         self.box.add_class("course-stepper")
         self.refresh()
 
