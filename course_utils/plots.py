@@ -62,6 +62,23 @@ def _canvas_png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _blit_png(view, axes, texts=()) -> bytes:
+    """Render ``view.fig``: a full draw when an axis range or one of the static ``texts`` changed
+    since the cached background, otherwise the cached background plus ``view.moving`` (the
+    animated artists) painted on top."""
+    canvas = view.fig.canvas
+    key = tuple((ax.get_xlim(), ax.get_ylim()) for ax in axes) + tuple(t.get_text() for t in texts)
+    if key != view._background_key:
+        canvas.draw()  # everything except the animated artists
+        view._background, view._background_key = canvas.copy_from_bbox(view.fig.bbox), key
+    else:
+        canvas.restore_region(view._background)
+    for artist in view.moving:
+        if artist.get_visible():
+            view.fig.draw_artist(artist)
+    return _canvas_png(view.fig)
+
+
 class ScalarStepView:
     """Loss against one weight: the curve, the current point, the tangent (slope = grad) and the
     arrow of the coming update (−lr·grad). ``update(...)`` moves them, ``png()`` renders; ``fig``
@@ -150,17 +167,7 @@ class ScalarStepView:
 
     def png(self) -> bytes:
         """The current view as PNG bytes (repaints only the moving parts when the axes are unchanged)."""
-        canvas = self.fig.canvas
-        key = (self.ax.get_xlim(), self.ax.get_ylim())
-        if key != self._background_key:
-            canvas.draw()  # everything except the animated (moving) artists
-            self._background, self._background_key = canvas.copy_from_bbox(self.fig.bbox), key
-        else:
-            canvas.restore_region(self._background)
-        for artist in self.moving:
-            if artist.get_visible():
-                self.fig.draw_artist(artist)
-        return _canvas_png(self.fig)
+        return _blit_png(self, (self.ax,))
 
 
 def plot_scalar_step(grid, losses, w, grad, lr, path=(), name="w"):
@@ -172,9 +179,44 @@ def plot_scalar_step(grid, losses, w, grad, lr, path=(), name="w"):
     return view.fig
 
 
+def _norm(g) -> float:
+    """Euclidean norm of a tensor or array (no BLAS call: those threads fight under load)."""
+    import numpy as np
+
+    if hasattr(g, "detach"):
+        return float(g.detach().double().pow(2).sum().sqrt())
+    v = np.asarray(g, dtype=np.float64).ravel()
+    return float(np.sqrt(np.sum(v * v)))
+
+
+def _nice_ceiling(x: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k that is ≥ x (x > 0)."""
+    import math
+
+    exp = math.floor(math.log10(x))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if m * 10 ** exp >= x * (1 - 1e-12):
+            return m * 10 ** exp
+    return 10.0 ** (exp + 1)
+
+
+def _sticky_top(current: float | None, needed: float) -> float:
+    """An axis end that only moves when ``needed`` leaves the range or uses less than a quarter of it."""
+    import math
+
+    if not math.isfinite(needed) or needed <= 0:
+        return current or 1.0
+    if current is not None and 0.25 * current <= needed <= current:
+        return current
+    return _nice_ceiling(needed * 1.1)
+
+
 class GradientView:
     """Three panels for a network: gradient norm per parameter tensor, a histogram of one chosen
-    tensor's gradient, and the loss per forward pass. ``update(...)`` redraws in place."""
+    tensor's gradient, and the loss per forward pass. ``update(...)`` redraws, ``png()`` renders.
+    Axis ranges are "sticky" (they change only when the data leave them or shrink a lot), so most
+    clicks repaint only the bars, the histogram and the curve over a cached background; the axes
+    also stay comparable from click to click."""
 
     def __init__(self, names: Sequence[str], dpi: int = 80):
         self.names = list(names)
@@ -183,13 +225,13 @@ class GradientView:
         fig.subplots_adjust(left=0.12, right=0.985, bottom=0.16, top=0.87, wspace=0.32)
         ax = self.ax_bar
         y = list(range(len(self.names)))
-        self.bars = ax.barh(y, [0.0] * len(y), color="#4c72b0")
+        self.bars = list(ax.barh(y, [0.0] * len(y), color="#4c72b0"))
         ax.set_yticks(y)
         ax.set_yticklabels([n if len(n) <= 16 else "…" + n[-15:] for n in self.names], fontsize=8)
-        ax.invert_yaxis()
+        ax.set_ylim(len(y) - 0.5, -0.5)  # first parameter on top
         ax.set_xlabel("‖grad‖")
         ax.grid(axis="x", alpha=0.3)
-        self.none_texts = [ax.text(0, i, "None", va="center", fontsize=8, color="#888888") for i in y]
+        self.none_texts = [ax.text(0, i, " None", va="center", fontsize=8, color="#888888") for i in y]
         self.bar_title = ax.set_title("gradient norm per tensor", fontsize=10, y=1.01)
         ax = self.ax_hist
         self.stairs = ax.stairs([0.0], [0.0, 1.0], fill=True, color="#dd8452", alpha=0.9)
@@ -205,12 +247,18 @@ class GradientView:
         ax.set_ylabel("loss")
         ax.grid(alpha=0.3)
         self.loss_title = ax.set_title("loss per forward pass", fontsize=10, y=1.01)
-        self.png = lambda: figure_png(self.fig)  # every panel rescales, so always a full redraw
         for ax in (self.ax_bar, self.ax_hist, self.ax_loss):
             ax.locator_params(axis="x", nbins=4)
         self.ax_hist.locator_params(axis="y", nbins=5)
         self.ax_loss.locator_params(axis="y", nbins=5)
         self.ax_loss.xaxis.get_major_locator().set_params(integer=True)
+        # titles are part of the cached background (redrawn only when their text changes)
+        self.moving = [*self.bars, *self.none_texts, self.stairs, self.hist_note, self.loss_line]
+        for artist in self.moving:
+            artist.set_animated(True)
+        self._chosen = None
+        self._norm_top = self._hist_range = self._count_top = None
+        self._background, self._background_key = None, None
 
     def update(self, grads: Mapping[str, object], chosen: str, losses: Sequence[float] = ()):
         """``grads`` maps name → gradient tensor/array or None; ``chosen`` picks the histogram."""
@@ -219,46 +267,56 @@ class GradientView:
         norms = []
         for bar, text, name in zip(self.bars, self.none_texts, self.names):
             g = grads.get(name)
-            norm = 0.0 if g is None else float(np.linalg.norm(np.asarray(g, dtype=np.float64).ravel()))
-            bar.set_width(norm)
+            norm = 0.0 if g is None else _norm(g)
+            bar.set_width(norm if np.isfinite(norm) else 0.0)
             text.set_visible(g is None)
             norms.append(norm)
-        top = max(norms) if norms and max(norms) > 0 and np.isfinite(max(norms)) else 1.0
-        self.ax_bar.set_xlim(0, top * 1.08)
-        self.bar_title.set_text("gradient norm per tensor" if any(g is not None for g in grads.values())
-                                else "no gradients yet (all None)")
+        if any(g is not None for g in grads.values()):  # keep the old scale while all are None
+            self._norm_top = _sticky_top(self._norm_top, max(norms))
+        self.ax_bar.set_xlim(0, self._norm_top or 1.0)
+        if chosen != self._chosen:  # another tensor: new scales
+            self._chosen, self._hist_range, self._count_top = chosen, None, None
         g = grads.get(chosen)
         if g is None:
             self.stairs.set_visible(False)
             self.hist_note.set_text(f"{chosen}.grad is None")
-            self.hist_title.set_text(f"{chosen}.grad")
         else:
             values = np.asarray(g, dtype=np.float64).ravel()
             values = values[np.isfinite(values)]
-            lo, hi = (values.min(), values.max()) if values.size else (0.0, 1.0)
-            if hi <= lo:
-                lo, hi = lo - 0.5 * (abs(lo) or 1e-6), hi + 0.5 * (abs(hi) or 1e-6)
-            counts, edges = np.histogram(values, bins=30, range=(lo, hi))
+            biggest = float(np.abs(values).max()) if values.size else 0.0
+            self._hist_range = _sticky_top(self._hist_range, biggest if biggest > 0 else 1e-8)
+            r = self._hist_range
+            counts, edges = np.histogram(values, bins=31, range=(-r, r))
+            self._count_top = _sticky_top(self._count_top, max(int(counts.max()), 1))
             self.stairs.set_data(counts, edges)
             self.stairs.set_visible(True)
             self.hist_note.set_text("")
-            self.ax_hist.set_xlim(edges[0], edges[-1])
-            self.ax_hist.set_ylim(0, max(counts.max(), 1) * 1.1)
-            self.hist_title.set_text(f"{chosen}.grad: {values.size:,} values")
+        self.hist_title.set_text(f"values of {chosen}.grad")
+        self.ax_hist.set_xlim(-(self._hist_range or 1.0), self._hist_range or 1.0)
+        self.ax_hist.set_ylim(0, self._count_top or 1.0)
         losses = list(losses)
         self.loss_line.set_data(range(1, len(losses) + 1), losses)
-        if losses:
-            finite = [v for v in losses if np.isfinite(v)] or [0.0]
+        x_top = _nice_ceiling(max(len(losses), 5))
+        finite = [v for v in losses if np.isfinite(v)]
+        if finite:
             lo, hi = min(finite), max(finite)
-            pad = max(hi - lo, 1e-3) * 0.12
-            self.ax_loss.set_xlim(0.5, max(len(losses), 2) + 0.5)
-            self.ax_loss.set_ylim(lo - pad, hi + pad)
-            self.loss_title.set_text(f"loss per forward pass (last {losses[-1]:.4g})")
-        else:
-            self.loss_title.set_text("loss per forward pass (none yet)")
+            spread = max(hi - lo, 0.02 * abs(hi), 1e-6)  # a loss that barely moves still gets room
+            y0, y1 = self.ax_loss.get_ylim() if self._background_key else (np.inf, -np.inf)
+            if not (y0 <= lo and hi <= y1 and (y1 - y0) <= 4 * spread):
+                y0, y1 = lo - 0.6 * spread, hi + 0.15 * spread  # room below: losses usually fall
+            self.ax_loss.set_ylim(y0, y1)
+        self.ax_loss.set_xlim(0.5, x_top + 0.5)
         return self.fig
+
+    def png(self) -> bytes:
+        """The current view as PNG bytes (repaints only the moving parts when no axis changed)."""
+        return _blit_png(self, (self.ax_bar, self.ax_hist, self.ax_loss), (self.hist_title,))
 
 
 def plot_gradients(grads, chosen, losses=()):
     """One-off figure: gradient norms per tensor, histogram of ``chosen``, loss per forward pass."""
-    return GradientView(list(grads)).update(grads, chosen, losses)
+    view = GradientView(list(grads))
+    view.update(grads, chosen, losses)
+    for artist in view.moving:
+        artist.set_animated(False)  # a one-off figure draws everything the ordinary way
+    return view.fig

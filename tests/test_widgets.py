@@ -82,16 +82,17 @@ def test_module_widget_bars_histogram_and_loss():
     wd = lenet_widget()
     assert isinstance(wd.view, plots.GradientView) and wd.layer.value == "11.weight"
     empty = bytes(wd.image.value)
-    assert shown(wd, "grad_norm") is None and "no gradients yet" in wd.view.bar_title.get_text()
+    assert shown(wd, "grad_norm") is None and all(t.get_visible() for t in wd.view.none_texts)
     wd.click("forward")
     wd.click("backward")
     assert shown(wd, "grad_norm") > 0 and shown(wd, "11.weight.grad") > 0
     after_backward = bytes(wd.image.value)
     assert after_backward != empty
     heights = [b.get_width() for b in wd.view.bars]
-    assert all(h > 0 for h in heights)
+    assert all(h > 0 for h in heights) and not any(t.get_visible() for t in wd.view.none_texts)
     wd.layer.value = "0.weight"  # the dropdown redraws the histogram
-    assert "0.weight.grad: 450 values" in wd.view.hist_title.get_text()
+    assert wd.view.hist_title.get_text() == "values of 0.weight.grad"
+    assert wd.view.stairs.get_data().values.sum() == 450  # every entry of the (6, 3, 5, 5) gradient
     assert bytes(wd.image.value) != after_backward and "0.weight.grad" in wd.state_html.value
     wd.run(3)
     assert shown(wd, "steps") == 3 and len(wd.view.loss_line.get_xdata()) == 4
