@@ -1,0 +1,70 @@
+"""Interactive explorers built on ipywidgets: move a slider, retrain, see the result.
+
+Each explorer also shows a plain figure for its default values, so a notebook executed without a
+live frontend (CI, nbviewer, GitHub) still shows something meaningful.
+"""
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+
+from course_utils.plots import plot_lr_run
+
+
+def quadratic_run(train, x, y, start, lrs, num_epochs: int):
+    """Train with ``train(x, y, w1, w2, b, lr_w1, lr_w2, lr_b, num_epochs)`` and return
+    ``(history, losses)``: (w1, w2, b) and the mean squared error over the data after each epoch."""
+    history = train(x, y, *start, *lrs, num_epochs)
+    xs, ys = [float(v) for v in x], [float(v) for v in y]
+    losses = []
+    for w1, w2, b in history:
+        with_errors = [(w1 * xi**2 + w2 * xi + b - yi) for xi, yi in zip(xs, ys)]
+        try:
+            losses.append(sum(e * e for e in with_errors) / len(xs))
+        except OverflowError:
+            losses.append(math.inf)
+    return history, losses
+
+
+def quadratic_figure(train, x, y, start, lrs, num_epochs: int):
+    """The explorer's figure for one choice of learning rates."""
+    history, losses = quadratic_run(train, x, y, start, lrs, num_epochs)
+    params = {name: [h[i] for h in history] for i, name in enumerate(("w1", "w2", "b"))}
+    last = losses[-1]
+    verdict = f"final loss {last:.2e}" if math.isfinite(last) and last < 1e12 else "diverged"
+    title = f"lr_w1={lrs[0]:.4g}, lr_w2={lrs[1]:.4g}, lr_b={lrs[2]:.4g}: {verdict}"
+    return plot_lr_run(losses, params, title=title)
+
+
+def lr_explorer(train, x, y, start=(0.05, 1.5, 0.05), lrs=(0.001, 0.05, 0.001), num_epochs: int = 200):
+    """Three learning-rate sliders over ``train``; the figure below them retrains on release."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    def slider(name, value):
+        return widgets.FloatLogSlider(value=value, base=10, min=-4, max=0, step=0.05, description=name,
+                                      readout_format=".4f", continuous_update=False,
+                                      style={"description_width": "4em"},
+                                      layout=widgets.Layout(width="26em"))
+
+    sliders = [slider(name, value) for name, value in zip(("lr_w1", "lr_w2", "lr_b"), lrs)]
+    reset = widgets.Button(description="reset", layout=widgets.Layout(width="6em"))
+    display(widgets.HBox([widgets.VBox(sliders), reset]))
+
+    fig = quadratic_figure(train, x, y, start, lrs, num_epochs)
+    handle = display(fig, display_id=True)  # a plain image: what a static render shows
+    plt.close(fig)
+
+    def redraw(_change=None):
+        new = quadratic_figure(train, x, y, start, [s.value for s in sliders], num_epochs)
+        handle.update(new)
+        plt.close(new)
+
+    def on_reset(_button):
+        for s, value in zip(sliders, lrs):
+            s.value = value  # each assignment triggers redraw
+
+    for s in sliders:
+        s.observe(redraw, names="value")
+    reset.on_click(on_reset)
