@@ -41,7 +41,7 @@ def plot_quadratic_fit(x, y, fits: Mapping[str, Sequence[float]], x_new: float |
         if x_new is not None:
             y_new = w1 * x_new**2 + w2 * x_new + b
             ax.plot([x_new], [y_new], "o", mfc="white", color=line.get_color())
-            ax.annotate(f"{y_new:.3f}", (x_new, y_new), textcoords="offset points", xytext=(6, -4),
+            ax.annotate(f"{y_new:.3f}", (x_new, y_new), textcoords="offset points", xytext=(-14, 7),
                         fontsize=8, color=line.get_color())
     ax.set(xlabel="x", ylabel="y", title=title)
     ax.grid(alpha=0.3)
