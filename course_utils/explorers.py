@@ -39,8 +39,18 @@ def quadratic_figure(train, x, y, start, lrs, num_epochs: int):
 
 def lr_explorer(train, x, y, start=(0.05, 1.5, 0.05), lrs=(0.001, 0.05, 0.001), num_epochs: int = 200):
     """Three learning-rate sliders over ``train``; the figure below them retrains on release."""
-    import ipywidgets as widgets
     from IPython.display import display
+
+    build_lr_explorer(train, x, y, start, lrs, num_epochs, show=display)
+
+
+def build_lr_explorer(train, x, y, start, lrs, num_epochs: int, show):
+    """The explorer's parts, shown through ``show`` (IPython's ``display``); returns the sliders.
+
+    The figure is shown as a plain image with a display id and replaced in place on every change,
+    so a static render keeps the figure for the default learning rates.
+    """
+    import ipywidgets as widgets
 
     def slider(name, value):
         return widgets.FloatLogSlider(value=value, base=10, min=-4, max=0, step=0.05, description=name,
@@ -50,10 +60,10 @@ def lr_explorer(train, x, y, start=(0.05, 1.5, 0.05), lrs=(0.001, 0.05, 0.001), 
 
     sliders = [slider(name, value) for name, value in zip(("lr_w1", "lr_w2", "lr_b"), lrs)]
     reset = widgets.Button(description="reset", layout=widgets.Layout(width="6em"))
-    display(widgets.HBox([widgets.VBox(sliders), reset]))
+    show(widgets.HBox([widgets.VBox(sliders), reset]))
 
     fig = quadratic_figure(train, x, y, start, lrs, num_epochs)
-    handle = display(fig, display_id=True)  # a plain image: what a static render shows
+    handle = show(fig, display_id=True)
     plt.close(fig)
 
     def redraw(_change=None):
@@ -63,8 +73,9 @@ def lr_explorer(train, x, y, start=(0.05, 1.5, 0.05), lrs=(0.001, 0.05, 0.001), 
 
     def on_reset(_button):
         for s, value in zip(sliders, lrs):
-            s.value = value  # each assignment triggers redraw
+            s.value = value  # each assignment that changes a value triggers redraw
 
     for s in sliders:
         s.observe(redraw, names="value")
     reset.on_click(on_reset)
+    return sliders
