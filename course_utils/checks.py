@@ -281,8 +281,7 @@ def check_quadratic(train_quadratic) -> CheckResult:
     # A short run first: mistakes are told apart before some of them overflow to inf/nan.
     short = 3
     value = _run(train_quadratic, x.clone(), y.clone(), *QUADRATIC_START.values(),
-                 *QUADRATIC_LRS.values(),
-                 short)
+                 *QUADRATIC_LRS.values(), short)
     mine = _quadratic_history(value, short, len(x))
     expected = simulate_quadratic(x, y, **QUADRATIC_START, **QUADRATIC_LRS, num_epochs=short)
     if not _close(mine, expected):
