@@ -50,22 +50,27 @@ def plot_quadratic_fit(x, y, fits: Mapping[str, Sequence[float]], x_new: float |
     return fig
 
 
-def plot_lr_run(losses: Sequence[float], params: Mapping[str, Sequence[float]], title: str = ""):
-    """Left: loss per epoch (log scale, with where it diverged); right: each parameter per epoch."""
+def plot_lr_run(losses: Sequence[float], params: Mapping[str, Sequence[float]], title: str = "",
+                diverged: bool = False):
+    """Left: loss per epoch (log scale, red when ``diverged``); right: each parameter per epoch.
+    Values beyond 1e12 (or inf/nan) are left out, and the epoch where that starts is marked."""
     import numpy as np
 
     losses = np.asarray(losses, dtype=float)
     epochs = np.arange(1, len(losses) + 1)
-    bad = np.flatnonzero(~np.isfinite(losses) | (losses > 1e12))
+    off_scale = np.flatnonzero(~np.isfinite(losses) | (losses > 1e12))
     fig, (ax_loss, ax_par) = plt.subplots(1, 2, figsize=(8, 3))
     shown = np.where(np.isfinite(losses) & (losses <= 1e12), losses, np.nan)
-    ax_loss.plot(epochs, shown, lw=1.8, color="C3" if len(bad) else "C0")
+    ax_loss.plot(epochs, shown, lw=1.8, color="C3" if diverged else "C0")
     ax_loss.set_yscale("log")
     ax_loss.set(xlabel="epoch", ylabel="mean squared error")
-    if len(bad):
-        ax_loss.axvline(epochs[bad[0]], color="C3", ls=":", lw=1)
-        ax_loss.text(0.5, 0.5, f"diverged at epoch {epochs[bad[0]]}", transform=ax_loss.transAxes,
-                     ha="center", color="C3", fontsize=11)
+    if len(off_scale):
+        ax_loss.axvline(epochs[off_scale[0]], color="C3", ls=":", lw=1)
+    if diverged:
+        note = "diverging: the loss grows" + (f"\n(off the scale from epoch {epochs[off_scale[0]]})"
+                                               if len(off_scale) else "")
+        ax_loss.text(0.03, 0.95, note, transform=ax_loss.transAxes, ha="left", va="top", color="C3",
+                     fontsize=9, bbox=dict(fc="white", ec="C3", alpha=0.9))
     ax_loss.grid(alpha=0.3)
     for name, values in params.items():
         v = np.asarray(values, dtype=float)
