@@ -82,3 +82,44 @@ def test_new_plot_helpers_return_figures():
     assert isinstance(plots.plot_quadratic_fit([1, 2], [2, 4], {"fit": (0.0, 2.0, 0.0)}, x_new=5), Figure)
     assert isinstance(plots.plot_lr_run([1.0, float("nan")], {"w": [1.0, 2.0]}), Figure)
     assert isinstance(plots.plot_curves([0, 1], {"a": [0, 1]}, ylim=(0, 2)), Figure)
+
+
+def test_explorer_in_a_live_kernel_replaces_its_figure_when_a_slider_moves():
+    """Protocol level, as a frontend would: move the slider through its comm, expect the figure's
+    display to be updated in place (same display id, a different image)."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        msg_id = kc.execute(
+            "import torch\n"
+            "from course_utils.explorers import lr_explorer\n"
+            "from course_utils.solutions import train_quadratic\n"
+            "lr_explorer(train_quadratic, torch.tensor([1., 2, 3, 4]), torch.tensor([2., 4, 6, 8]),"
+            " num_epochs=50)\n")
+        sliders, images = [], []
+        while True:
+            msg = kc.get_iopub_msg(timeout=120)
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "comm_open" and content["data"]["state"].get("_model_name") == "FloatLogSliderModel":
+                sliders.append(content["comm_id"])
+            if kind == "display_data" and "image/png" in content["data"]:
+                images.append((content["transient"]["display_id"], content["data"]["image/png"]))
+            assert kind != "error", content
+            if kind == "status" and content["execution_state"] == "idle" \
+                    and msg["parent_header"].get("msg_id") == msg_id:
+                break
+        assert len(sliders) == 3 and len(images) == 1
+        kc.session.send(kc.shell_channel.socket, "comm_msg", {
+            "comm_id": sliders[0],
+            "data": {"method": "update", "state": {"value": 0.02}, "buffer_paths": []}})
+        while True:
+            msg = kc.get_iopub_msg(timeout=120)
+            if msg["msg_type"] == "update_display_data":
+                break
+        display_id, first_png = images[0]
+        assert msg["content"]["transient"]["display_id"] == display_id
+        assert msg["content"]["data"]["image/png"] != first_png
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
