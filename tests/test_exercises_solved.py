@@ -83,5 +83,6 @@ def test_shipped_notebook_is_unsolved_with_check_and_hidden_solution(path):
 
 
 def test_every_solution_is_used_by_some_notebook():
-    used = {exercise_of(c) for p in with_exercises() for c in tagged(nbformat.read(p, as_version=4), "exercise")}
+    notebooks = [nbformat.read(p, as_version=4) for p in with_exercises()]
+    used = {exercise_of(c) for nb in notebooks for c in tagged(nb, "exercise")}
     assert used == set(SOLUTIONS)
