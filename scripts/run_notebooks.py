@@ -20,8 +20,10 @@ def execute(path: Path, timeout: int = 600) -> float:
     """Run one notebook top to bottom in a fresh kernel (cwd = its folder); return seconds taken."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in nb.cells:  # timestamps would make every re-run a noisy diff
+        cell.metadata.pop("execution", None)
     nbformat.write(nb, path)
     return time.perf_counter() - start
 
