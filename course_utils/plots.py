@@ -159,7 +159,7 @@ class ScalarStepView:
     is the figure. The axes only change when a point leaves the view, so most redraws paint just
     the moving parts over a cached background."""
 
-    def __init__(self, grid: Sequence[float], losses: Sequence[float], name: str = "w", dpi: int = 80):
+    def __init__(self, grid: Sequence[float], losses: Sequence[float], name: str = "w", dpi: int = 96):
         import numpy as np
 
         self.grid, self.losses, self.name = np.asarray(grid, float), np.asarray(losses, float), name
@@ -173,13 +173,15 @@ class ScalarStepView:
         self.arrow = ax.annotate("", xy=(0, 0), xytext=(0, 0), zorder=6,
                                  arrowprops=dict(arrowstyle="-|>", color="#55a868", lw=2.2, mutation_scale=16))
         self.arrow_text = ax.text(0, 0, "", color="#2d7a3f", ha="center", va="bottom", fontsize=9)
+        self.note = ax.text(0.02, 0.05, "", transform=ax.transAxes, color="#c44e52", fontsize=9, zorder=7,
+                            bbox=dict(facecolor="white", edgecolor="#c44e52", alpha=0.9, boxstyle="round"))
         (self.arrow_key,) = ax.plot([], [], color="#55a868", lw=2.2, label="next step: −lr·grad")
         ax.set_xlabel(name)
         ax.set_ylabel("loss")
         ax.grid(alpha=0.3)
         ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
         self.title = ax.set_title("", y=1.01)
-        self.moving = (self.trail, self.tangent, self.point, self.arrow, self.arrow_text, self.title)
+        self.moving = (self.trail, self.tangent, self.point, self.arrow, self.arrow_text, self.note, self.title)
         for artist in self.moving:
             artist.set_animated(True)
         self._background, self._background_key = None, None
@@ -208,10 +210,13 @@ class ScalarStepView:
         self.ax.set_xlim(x0, x1)
         self.ax.set_ylim(lo - 0.08 * span, hi + 0.35 * span)
 
-    def update(self, w: float, grad: float | None, lr: float, path: Sequence[float] = ()):
-        """Redraw for weight ``w`` with gradient ``grad`` (None: no tangent, no arrow)."""
+    def update(self, w: float, grad: float | None, lr: float, path: Sequence[float] = (), note: str = ""):
+        """Redraw for weight ``w`` with gradient ``grad`` (None: no tangent, no arrow); ``note`` is
+        a warning written in the corner (e.g. that the gradient is out of date)."""
         import numpy as np
 
+        self.note.set_text(note)
+        self.note.set_visible(bool(note))
         n, lw = self.name, self.loss_at(w)
         xs = [w, self.grid[int(np.argmin(self.losses))], *path]
         target = None if grad is None else w - lr * grad
@@ -244,10 +249,10 @@ class ScalarStepView:
         return _blit_png(self, (self.ax,))
 
 
-def plot_scalar_step(grid, losses, w, grad, lr, path=(), name="w"):
+def plot_scalar_step(grid, losses, w, grad, lr, path=(), name="w", note=""):
     """One-off figure of the loss against ``w`` with tangent and update arrow (see ScalarStepView)."""
     view = ScalarStepView(grid, losses, name)
-    view.update(w, grad, lr, path)
+    view.update(w, grad, lr, path, note)
     for artist in view.moving:
         artist.set_animated(False)  # a one-off figure draws everything the ordinary way
     return view.fig

@@ -34,6 +34,8 @@ class Event:
     ok: bool = True  # False when the action was a misuse or failed (the message says why)
     steps: int = 0  # step() calls so far that moved a parameter
     forwards: int = 0  # forward() calls so far
+    grad_passes: int = 0  # backward passes summed in .grad since it was last cleared
+    grad_stale: bool = False  # .grad comes from a loss computed before the latest step()
 
     def value(self, name: str) -> float:
         """A one-element parameter as a Python float."""
@@ -107,6 +109,7 @@ class Stepper:
         self._grad_at_step: int | None = None  # self.steps when the loss behind .grad was computed
         self._grad_used = False  # step() already used the current .grad
         self._cleared_unused = False  # zero_grad() threw away gradients no step() had used
+        self._passes = 0  # backward passes accumulated in .grad
         self.steps = 0
         self.forwards = 0
         self.backwards = 0  # successful backward() calls
@@ -190,9 +193,12 @@ class Stepper:
         return self._loss is not None and self._loss_at_step != self.steps
 
     def _snapshot(self, action: str, message: str, changed, ok: bool = True) -> Event:
-        return Event(action=action, message=message, params=self._values(), grads=self._grads(),
+        grads = self._grads()
+        has_grad = any(g is not None for g in grads.values())
+        return Event(action=action, message=message, params=self._values(), grads=grads,
                      loss=self.loss, loss_stale=self.loss_stale, changed=tuple(changed), ok=ok,
-                     steps=self.steps, forwards=self.forwards)
+                     steps=self.steps, forwards=self.forwards, grad_passes=self._passes if has_grad else 0,
+                     grad_stale=has_grad and self._grad_at_step is not None and self._grad_at_step != self.steps)
 
     def state(self) -> Event:
         """The latest event (the current state and how it came about)."""
@@ -247,6 +253,7 @@ class Stepper:
         had_grads = any(g is not None for g in bg.values())
         unused = had_grads and not self._grad_used
         self.optimizer.zero_grad()
+        self._passes = 0
         if not had_grads:
             msg = "there were no gradients to clear (every .grad is already None). Harmless."
         else:
@@ -290,6 +297,7 @@ class Stepper:
             return event
         self._graph_used = True
         self.backwards += 1
+        self._passes += 1
         accumulated = any(g is not None for g in bg.values())
         stale_loss = self._loss_at_step != self.steps
         if accumulated:
@@ -418,6 +426,7 @@ class Stepper:
             if self.scalar:
                 self.path.append(self._params[0].item())
         self._grad_at_step, self._grad_used, self._cleared_unused = self.steps - 1, True, False
+        self._passes = 1
         msg = (f"ran {n} full iteration{'s' if n > 1 else ''} of zero_grad → forward → backward → step. "
                f"The loss went from {fmt(first)} (first forward) to {fmt(self.loss)} (last forward, computed "
                f"just before the last step).")

@@ -40,7 +40,7 @@ class StepperWidget:
     Displayed without a live frontend (nbval, a script), it shows its state as text.
     """
 
-    def __init__(self, stepper: Stepper, log_size: int = 6, dpi: int = 80):
+    def __init__(self, stepper: Stepper, log_size: int = 6, dpi: int | None = None):
         if not isinstance(stepper, Stepper):
             raise TypeError("step_through() needs a Stepper: "
                             "step_through(Stepper(model, loss_fn, opt, X, y)).")
@@ -67,10 +67,10 @@ class StepperWidget:
         self.log_html.add_class("course-stepper-log")
         controls = [self.run_count, self.run_button]
         if stepper.scalar and stepper.landscape is not None:
-            self.view = plots.ScalarStepView(*stepper.landscape, name=stepper.names[0], dpi=dpi)
+            self.view = plots.ScalarStepView(*stepper.landscape, name=stepper.names[0], dpi=dpi or 96)
             self.layer = None
         else:
-            self.view = plots.GradientView(stepper.names, dpi=dpi)
+            self.view = plots.GradientView(stepper.names, dpi=dpi or 80)
             self.layer = widgets.Dropdown(options=stepper.names, value=stepper.names[-2 if len(stepper.names) > 1 else 0],
                                           description="histogram:", layout=widgets.Layout(width="260px"))
             self.layer.observe(lambda change: self.refresh(), names="value")
@@ -120,7 +120,13 @@ class StepperWidget:
         s = self.stepper
         if isinstance(self.view, plots.ScalarStepView):
             name = s.names[0]
-            self.view.update(event.value(name), event.grad(name), s.optimizer.param_groups[0]["lr"], s.path)
+            notes = []
+            if event.grad_passes > 1:
+                notes.append(f"{name}.grad is the sum of {event.grad_passes} backward passes (no zero_grad)")
+            if event.grad_stale:
+                notes.append(f"{name}.grad was computed before the last step, at an older {name}")
+            self.view.update(event.value(name), event.grad(name), s.optimizer.param_groups[0]["lr"], s.path,
+                             "\n".join(notes))
         else:
             self.view.update(event.grads, self.layer.value, s.losses)
 

@@ -277,3 +277,19 @@ def test_bad_input_is_explained():
     e = s.forward()  # a broken model: explained, not raised
     assert not e.ok and "forward failed" in e.message and s.loss is None
     assert not s.run(0).ok and not s.do("jump").ok
+
+
+def test_events_flag_summed_and_out_of_date_gradients():
+    stepper, _, _ = scalar_pair()
+    stepper.forward()
+    e = stepper.backward()
+    assert e.grad_passes == 1 and not e.grad_stale
+    e = stepper.step()
+    assert e.grad_stale  # the gradient belongs to w before this step
+    stepper.forward()
+    e = stepper.backward()
+    assert e.grad_passes == 2 and not e.grad_stale
+    e = stepper.zero_grad()
+    assert e.grad_passes == 0 and not e.grad_stale
+    e = stepper.run(2)
+    assert e.grad_passes == 1 and e.grad_stale

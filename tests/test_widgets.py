@@ -131,3 +131,15 @@ def test_one_off_plot_helpers_return_figures():
     assert fig.axes[0].get_xlabel() == "w" and plots.figure_png(fig).startswith(PNG)
     fig = plots.plot_gradients({"a": torch.ones(3), "b": None}, "a", [2.0, 1.0])
     assert len(fig.axes) == 3 and plots.figure_png(fig).startswith(PNG)
+
+
+def test_scalar_plot_warns_about_summed_and_stale_gradients():
+    wd = scalar_widget()
+    for action in ("forward", "backward", "forward", "backward"):
+        wd.click(action)
+    assert "sum of 2 backward passes" in wd.view.note.get_text()
+    wd.click("step")
+    assert "computed before the last step" in wd.view.note.get_text()
+    for action in ("zero_grad", "forward", "backward"):
+        wd.click(action)
+    assert wd.view.note.get_text() == ""
