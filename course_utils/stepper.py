@@ -13,7 +13,8 @@ out, then explained; nothing is raised at the learner.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass
 
 import torch
 
@@ -82,9 +83,10 @@ class Stepper:
     ``lambda X: X * w`` for a bare tensor ``w`` with ``requires_grad=True``). The parameters shown
     are those in ``optimizer.param_groups``; their names come from ``model.named_parameters()``,
     from ``names`` (one per parameter, in optimizer order), or default to ``w`` / ``w1, w2, ...``.
+    ``events`` keeps the latest ``history`` events; ``losses`` keeps every loss.
     """
 
-    def __init__(self, model, loss_fn, optimizer, X, y, names=None):
+    def __init__(self, model, loss_fn, optimizer, X, y, names=None, history: int = 30):
         if not callable(model):
             raise TypeError("model must be an nn.Module or a function of X, e.g. `lambda X: X * w`.")
         if not callable(loss_fn):
@@ -116,7 +118,7 @@ class Stepper:
         self.losses: list[float] = []  # every loss forward() computed, in order
         self.loss_steps: list[int] = []  # self.steps at each of those forwards
         self.path: list[float] = []  # scalar case: w after each step (starting value first)
-        self.events: list[Event] = []
+        self.events: deque[Event] = deque(maxlen=history)  # the latest events (each holds a copy)
         self.landscape = self._landscape() if self.scalar else None
         if self.scalar:
             self.path.append(params[0].item())
@@ -177,11 +179,13 @@ class Stepper:
         """The live parameter tensors by name."""
         return dict(zip(self.names, self._params))
 
+    # snapshots are CPU copies, so plots and comparisons work the same for GPU models
     def _grads(self) -> dict[str, torch.Tensor | None]:
-        return {n: (None if p.grad is None else p.grad.detach().clone()) for n, p in zip(self.names, self._params)}
+        return {n: (None if p.grad is None else p.grad.detach().to("cpu", copy=True))
+                for n, p in zip(self.names, self._params)}
 
     def _values(self) -> dict[str, torch.Tensor]:
-        return {n: p.detach().clone() for n, p in zip(self.names, self._params)}
+        return {n: p.detach().to("cpu", copy=True) for n, p in zip(self.names, self._params)}
 
     @property
     def loss(self) -> float | None:
@@ -192,10 +196,11 @@ class Stepper:
     def loss_stale(self) -> bool:
         return self._loss is not None and self._loss_at_step != self.steps
 
-    def _snapshot(self, action: str, message: str, changed, ok: bool = True) -> Event:
-        grads = self._grads()
+    def _snapshot(self, action: str, message: str, changed, ok: bool = True, values=None, grads=None) -> Event:
+        values = self._values() if values is None else values
+        grads = self._grads() if grads is None else grads
         has_grad = any(g is not None for g in grads.values())
-        return Event(action=action, message=message, params=self._values(), grads=grads,
+        return Event(action=action, message=message, params=values, grads=grads,
                      loss=self.loss, loss_stale=self.loss_stale, changed=tuple(changed), ok=ok,
                      steps=self.steps, forwards=self.forwards, grad_passes=self._passes if has_grad else 0,
                      grad_stale=has_grad and self._grad_at_step is not None and self._grad_at_step != self.steps)
@@ -205,15 +210,14 @@ class Stepper:
         return self.events[-1]
 
     def _record(self, action, message, before_values, before_grads, extra_changed=(), ok=True) -> Event:
+        values, grads = self._values(), self._grads()
         changed = list(extra_changed)
-        for name, p in zip(self.names, self._params):
-            if not torch.equal(before_values[name], p.detach()):
-                changed.append(name)
-        for name, p in zip(self.names, self._params):
-            old = before_grads[name]
-            if (old is None) != (p.grad is None) or (old is not None and not torch.equal(old, p.grad)):
+        changed += [n for n in self.names if not torch.equal(before_values[n], values[n])]
+        for name in self.names:
+            old, new = before_grads[name], grads[name]
+            if (old is None) != (new is None) or (old is not None and not torch.equal(old, new)):
                 changed.append(f"{name}.grad")
-        event = self._snapshot(action, message, changed, ok)
+        event = self._snapshot(action, message, changed, ok, values, grads)
         self.events.append(event)
         return event
 
@@ -334,7 +338,8 @@ class Stepper:
             self.optimizer.step()
         except Exception as err:
             return self._record("step", f"step failed: {type(err).__name__}: {err}", bv, bg, ok=False)
-        moved = [n for n, p in zip(self.names, self._params) if not torch.equal(bv[n], p.detach())]
+        now = self._values()
+        moved = [n for n in self.names if not torch.equal(bv[n], now[n])]
         if not moved:
             if all(g is None for g in bg.values()):
                 if self._cleared_unused:
@@ -356,7 +361,7 @@ class Stepper:
         self._grad_used = True
         if self.scalar:
             self.path.append(self._params[0].item())
-        msg = self._step_message(bv, bg)
+        msg = self._step_message(bv, now, bg)
         ok = True
         if reused:
             msg += (" These are the same gradients the previous step() used (no backward() since), so the "
@@ -371,18 +376,18 @@ class Stepper:
                     f"see the loss at the new values.")
         return self._record("step", msg, bv, bg, ok=ok)
 
-    def _step_message(self, before, grads) -> str:
+    def _step_message(self, before, after, grads) -> str:
         group = self.optimizer.param_groups[0]
         plain_sgd = (type(self.optimizer) is torch.optim.SGD and len(self.optimizer.param_groups) == 1
                      and not group.get("momentum") and not group.get("weight_decay"))
         if self.scalar:
             n, lr = self.names[0], group["lr"]
-            old, new, g = before[n].item(), self._params[0].item(), grads[n].item()
+            old, new, g = before[n].item(), after[n].item(), grads[n].item()
             if plain_sgd:
                 return (f"{n} ← {n} − lr·{n}.grad = {fmt(old)} − {fmt(lr)}·({fmt(g)}) = {fmt(new)}. "
                         f"It moved against the gradient, downhill on the loss.")
             return f"{n} moved from {fmt(old)} to {fmt(new)} ({type(self.optimizer).__name__} update)."
-        changes = {n: (p.detach() - before[n]).abs().max().item() for n, p in zip(self.names, self._params)}
+        changes = {n: (after[n] - before[n]).abs().max().item() for n in self.names}
         big = max(changes, key=changes.get)
         rule = "by −lr·grad" if plain_sgd else f"by the {type(self.optimizer).__name__} rule"
         untouched = [n for n in self.names if grads[n] is None]

@@ -156,7 +156,7 @@ class StepperWidget:
 
     def _log_html(self) -> str:
         items = []
-        recent = self.stepper.events[-self.log_size:][::-1]  # newest first
+        recent = list(self.stepper.events)[-self.log_size:][::-1]  # newest first
         for i, event in enumerate(recent):
             classes = "cs-event" + ("" if event.ok else " cs-warn") + (" cs-old" if i else "")
             mark = "" if event.ok else "⚠ "

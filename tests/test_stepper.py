@@ -293,3 +293,12 @@ def test_events_flag_summed_and_out_of_date_gradients():
     assert e.grad_passes == 0 and not e.grad_stale
     e = stepper.run(2)
     assert e.grad_passes == 1 and e.grad_stale
+
+
+def test_history_is_bounded_but_losses_are_kept():
+    stepper, _, _ = module_pair("mlp")
+    for _ in range(20):
+        for action in ACTIONS:
+            stepper.do(action)
+    assert len(stepper.events) == 30 and stepper.state().action == "step"
+    assert len(stepper.losses) == 20 and stepper.forwards == 20
