@@ -1,11 +1,12 @@
 """course_utils.widgets: clicking the buttons (in the kernel, no browser) changes what is shown."""
+import os
 import re
 
 import pytest
 import torch
 from torch import nn
 
-from course_utils import plots
+from course_utils import data, plots
 from course_utils.stepper import Stepper
 from course_utils.widgets import StepperWidget, step_through
 
@@ -20,12 +21,15 @@ def scalar_widget(lr=0.01):
 
 
 def lenet_widget():
+    """LeNet-5 on the first 16 real CIFAR-10 training images."""
+    if not os.environ.get(data.DATA_ENV):
+        pytest.skip(f"set {data.DATA_ENV} to the offline data folder")
+    X, y = data.cifar10_tensors(train=True, normalize=True)
+    X, y = X[:16], y[:16]
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
                           nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84),
                           nn.ReLU(), nn.Linear(84, 10))
-    X = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(1))
-    y = torch.arange(16) % 10
     return step_through(Stepper(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.05), X, y))
 
 
