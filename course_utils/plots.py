@@ -269,11 +269,11 @@ def _norm(g) -> float:
 
 
 def _nice_ceiling(x: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 × 10^k that is ≥ x (x > 0)."""
+    """The smallest "round" number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k) that is ≥ x (x > 0)."""
     import math
 
     exp = math.floor(math.log10(x))
-    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+    for m in (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
         if m * 10 ** exp >= x * (1 - 1e-12):
             return m * 10 ** exp
     return 10.0 ** (exp + 1)

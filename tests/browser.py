@@ -171,8 +171,9 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
 
 
 def open_notebook(page, lab: Lab, path: str) -> None:
-    """Open a notebook in JupyterLab and wait until its kernel is idle."""
-    page.goto(lab.url(f"lab/tree/{path}"))
+    """Open a notebook in JupyterLab (alone: ``?reset`` drops tabs restored from earlier tests)
+    and wait until its kernel is idle."""
+    page.goto(lab.url(f"lab/tree/{path}?reset"))
     page.locator(".jp-Notebook").first.wait_for()
     page.locator(".jp-StatusBar-TextItem", has_text="| Idle").first.wait_for(timeout=120_000)
 

@@ -63,3 +63,47 @@ def test_learner_clicks_through_one_update(lab, page, tmp_path):
     finally:
         page.screenshot(path=str(screenshot), full_page=False)
         print(f"\nscreenshot: {screenshot}")
+
+
+LENET_CELLS = [
+    "import torch\n"
+    "from torch import nn\n"
+    "from course_utils.data import cifar10_tensors\n"
+    "from course_utils.stepper import Stepper\n"
+    "from course_utils.widgets import step_through",
+    "X, y = cifar10_tensors(train=True, normalize=True)\n"
+    "torch.manual_seed(0)\n"
+    "model = nn.Sequential(nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),\n"
+    "                      nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84),\n"
+    "                      nn.ReLU(), nn.Linear(84, 10))\n"
+    "opt = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+    "step_through(Stepper(model, nn.CrossEntropyLoss(), opt, X[:64], y[:64]))",
+]
+
+
+def test_lenet_widget_bars_and_layer_menu(lab, page, tmp_path):
+    import os
+
+    if not os.environ.get("COURSE_DATA_DIR"):
+        pytest.skip("set COURSE_DATA_DIR to the offline data folder")
+    write_notebook(lab.root / "lenet_widget_check.ipynb", LENET_CELLS)
+    screenshot = tmp_path / "lenet_widget.png"
+    try:
+        open_notebook(page, lab, "lenet_widget_check.ipynb")
+        run_all_cells(page)
+        page.locator(".course-stepper-state").first.wait_for(timeout=120_000)
+        wait_shown(page, "grad_norm", "None")
+        img = page.locator(".course-stepper img").first
+        page.locator(".course-stepper-forward").first.click()
+        page.locator(".course-stepper-state [data-key='loss'][data-value]").first.wait_for()
+        page.locator(".course-stepper-backward").first.click()
+        page.locator(".course-stepper-state [data-key='grad_norm'][data-value]").first.wait_for()
+        assert float(shown(page, "grad_norm")) > 0
+        before = img.get_attribute("src")
+        page.locator(".course-stepper select").first.select_option("0.weight")  # the histogram menu
+        page.locator(".course-stepper-state [data-key='0.weight.grad']").first.wait_for()
+        page.wait_for_function("([el, old]) => el.src !== old", arg=[img.element_handle(), before])
+        page.locator(".course-stepper").first.scroll_into_view_if_needed()
+    finally:
+        page.screenshot(path=str(screenshot))
+        print(f"\nscreenshot: {screenshot}")
