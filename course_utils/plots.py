@@ -217,29 +217,41 @@ class ScalarStepView:
 
         self.note.set_text(note)
         self.note.set_visible(bool(note))
-        n, lw = self.name, self.loss_at(w)
+        n = self.name
+        on_chart = lambda v: v is not None and bool(np.isfinite(v)) and self.grid[0] <= v <= self.grid[-1]
+        path = [p for p in path if on_chart(p)]
+        target = None if grad is None or not np.isfinite(grad) else w - lr * grad
+        if not on_chart(w):  # diverged: keep the chart, say what happened
+            self._fit_view([self.grid[int(np.argmin(self.losses))], *path])
+            self.point.set_data([], [])
+            self.trail.set_data(path, [self.loss_at(p) for p in path])
+            self.tangent.set_data([], [])
+            self.arrow.set_visible(False)
+            self.arrow_text.set_text("")
+            self.title.set_text(f"{n} = {w:.4g} is off the chart: training diverged (lr too large)")
+            return self.fig
+        lw = self.loss_at(w)
         xs = [w, self.grid[int(np.argmin(self.losses))], *path]
-        target = None if grad is None else w - lr * grad
-        if target is not None and np.isfinite(target):
+        if on_chart(target):
             xs.append(target)
         self._fit_view(xs)
         x0, x1 = self.ax.get_xlim()
         y0, y1 = self.ax.get_ylim()
         self.point.set_data([w], [lw])
-        earlier = list(path)[:-1] if path and path[-1] == w else list(path)
+        earlier = path[:-1] if path and path[-1] == w else path
         self.trail.set_data(earlier, [self.loss_at(p) for p in earlier])
-        if grad is None or not np.isfinite(grad):
+        if target is None:
             self.tangent.set_data([], [])
             self.arrow.set_visible(False)
             self.arrow_text.set_text("")
-            self.title.set_text(f"{n} = {w:.4g}, {n}.grad = None: no slope yet")
+            self.title.set_text(f"{n} = {w:.4g}, {n}.grad = {'None: no slope yet' if grad is None else grad}")
         else:
             half = 0.18 * (x1 - x0)
             self.tangent.set_data([w - half, w + half], [lw - grad * half, lw + grad * half])
             self.arrow.set_visible(target != w)
             self.arrow.xy, self.arrow.xyann = (target, lw), (w, lw)
             self.arrow_text.set_position(((w + target) / 2, lw + 0.03 * (y1 - y0)))
-            up = self.loss_at(target) > lw
+            up = not on_chart(target) or self.loss_at(target) > lw
             self.arrow_text.set_text(f"{-lr * grad:+.3g}" + (" (overshoots: loss goes up)" if up else ""))
             self.title.set_text(f"{n} = {w:.4g},  slope {n}.grad = {grad:.4g}  →  step() adds {-lr * grad:+.3g}")
         return self.fig

@@ -12,13 +12,14 @@ out, then explained; nothing is raised at the learner.
 """
 from __future__ import annotations
 
+import copy
 import math
 from collections import deque
 from dataclasses import dataclass
 
 import torch
 
-ACTIONS = ("forward", "zero_grad", "backward", "step")
+ACTIONS = ("forward", "zero_grad", "backward", "step")  # the four calls of a training iteration
 
 
 @dataclass
@@ -105,24 +106,39 @@ class Stepper:
         self._params = params
         self.names = self._names(names)
         self.scalar = len(params) == 1 and params[0].numel() == 1
+        self.events: deque[Event] = deque(maxlen=history)  # the latest events (each holds a copy)
+        self.landscape = self._landscape() if self.scalar else None
+        self._initial = (self._values(), self._grads(), copy.deepcopy(optimizer.state_dict()))
+        self._clear_state()
+        self.events.append(self._snapshot("start", self._start_message(), ()))
+
+    def _clear_state(self) -> None:
         self._loss: torch.Tensor | None = None  # the latest loss, with its graph
         self._graph_used = False  # backward() already ran through self._loss's graph
         self._loss_at_step = 0  # self.steps when self._loss was computed
         self._grad_at_step: int | None = None  # self.steps when the loss behind .grad was computed
         self._grad_used = False  # step() already used the current .grad
         self._cleared_unused = False  # zero_grad() threw away gradients no step() had used
-        self._passes = 0  # backward passes accumulated in .grad
+        self._passes = int(any(p.grad is not None for p in self._params))  # backward passes in .grad
         self.steps = 0
         self.forwards = 0
         self.backwards = 0  # successful backward() calls
         self.losses: list[float] = []  # every loss forward() computed, in order
         self.loss_steps: list[int] = []  # self.steps at each of those forwards
-        self.path: list[float] = []  # scalar case: w after each step (starting value first)
-        self.events: deque[Event] = deque(maxlen=history)  # the latest events (each holds a copy)
-        self.landscape = self._landscape() if self.scalar else None
-        if self.scalar:
-            self.path.append(params[0].item())
-        self.events.append(self._snapshot("start", self._start_message(), ()))
+        self.path: list[float] = [self._params[0].item()] if self.scalar else []  # w after each step
+
+    def reset(self) -> Event:
+        """Back to the start: the first parameter values and .grad, a fresh optimizer state."""
+        values, grads, opt_state = self._initial
+        with torch.no_grad():
+            for p, v, g in zip(self._params, values.values(), grads.values()):
+                p.copy_(v)
+                p.grad = None if g is None else g.to(p.device, copy=True)
+        self.optimizer.load_state_dict(copy.deepcopy(opt_state))
+        self._clear_state()
+        event = self._snapshot("reset", "back to the start: " + self._start_message()[len("Ready: "):], ())
+        self.events.append(event)
+        return event
 
     # ---------------------------------------------------------------- setup helpers
 
@@ -169,7 +185,9 @@ class Stepper:
         n = sum(p.numel() for p in self._params)
         what = (f"one weight {self.names[0]} = {fmt(self._params[0].item())}" if self.scalar
                 else f"{len(self._params)} parameter tensors ({n:,} numbers)")
-        return (f"Ready: {what}, gradients not computed yet (.grad is None). "
+        grads = ("gradients not computed yet (.grad is None)" if all(p.grad is None for p in self._params)
+                 else ".grad already holds gradients from earlier backward() calls")
+        return (f"Ready: {what}, {grads}. "
                 f"A training iteration is zero_grad → forward → backward → step; try the calls in any order.")
 
     # ---------------------------------------------------------------- snapshots
@@ -362,7 +380,7 @@ class Stepper:
         if self.scalar:
             self.path.append(self._params[0].item())
         msg = self._step_message(bv, now, bg)
-        ok = True
+        ok = all(bool(torch.isfinite(v).all()) for v in now.values())
         if reused:
             msg += (" These are the same gradients the previous step() used (no backward() since), so the "
                     "parameters moved again in the same direction without a new look at the loss.")
@@ -384,14 +402,21 @@ class Stepper:
             n, lr = self.names[0], group["lr"]
             old, new, g = before[n].item(), after[n].item(), grads[n].item()
             if plain_sgd:
-                return (f"{n} ← {n} − lr·{n}.grad = {fmt(old)} − {fmt(lr)}·({fmt(g)}) = {fmt(new)}. "
-                        f"It moved against the gradient, downhill on the loss.")
-            return f"{n} moved from {fmt(old)} to {fmt(new)} ({type(self.optimizer).__name__} update)."
+                msg = (f"{n} ← {n} − lr·{n}.grad = {fmt(old)} − {fmt(lr)}·({fmt(g)}) = {fmt(new)}: "
+                       f"a step against the gradient, the downhill direction.")
+            else:
+                msg = f"{n} moved from {fmt(old)} to {fmt(new)} ({type(self.optimizer).__name__} update)."
+            if not math.isfinite(new):
+                msg += (f" {n} is no longer a finite number: training diverged. Start again with a "
+                        f"smaller learning rate.")
+            return msg
         changes = {n: (after[n] - before[n]).abs().max().item() for n in self.names}
         big = max(changes, key=changes.get)
         rule = "by −lr·grad" if plain_sgd else f"by the {type(self.optimizer).__name__} rule"
         untouched = [n for n in self.names if grads[n] is None]
         msg = f"every parameter with a gradient moved {rule}; the largest single change was {fmt(changes[big])} in {big}."
+        if not all(torch.isfinite(v).all() for v in after.values()):
+            msg += " Some parameters are no longer finite numbers: training diverged. Start again with a smaller lr."
         if untouched:
             msg += f" {len(untouched)} parameter(s) without a gradient stayed put."
         return msg

@@ -52,20 +52,24 @@ class StepperWidget:
             button.add_class(f"course-stepper-{action}")
             button.on_click(lambda _, action=action: self.click(action))
             self.buttons[action] = button
-        self.run_count = widgets.BoundedIntText(value=10, min=1, max=100000, description="N =",
+        self.run_count = widgets.BoundedIntText(value=10, min=1, max=1000, description="N =",
                                                 layout=widgets.Layout(width="140px"))
         self.run_button = widgets.Button(description="run N iterations", button_style="info",
                                          tooltip="N times: zero_grad → forward → backward → step",
                                          layout=widgets.Layout(width="150px"))
         self.run_button.add_class("course-stepper-run")
         self.run_button.on_click(lambda _: self.run(self.run_count.value))
+        self.reset_button = widgets.Button(description="reset", tooltip="back to the starting values",
+                                           layout=widgets.Layout(width="80px"))
+        self.reset_button.add_class("course-stepper-reset")
+        self.reset_button.on_click(lambda _: self.reset())
         self.image = widgets.Image(format="png")
         self.image.add_class("course-stepper-plot")
         self.state_html = widgets.HTML()
         self.state_html.add_class("course-stepper-state")
         self.log_html = widgets.HTML()
         self.log_html.add_class("course-stepper-log")
-        controls = [self.run_count, self.run_button]
+        controls = [self.run_count, self.run_button, self.reset_button]
         if stepper.scalar and stepper.landscape is not None:
             self.view = plots.ScalarStepView(*stepper.landscape, name=stepper.names[0], dpi=dpi or 96)
             self.layer = None
@@ -98,6 +102,12 @@ class StepperWidget:
     def run(self, n: int) -> Event:
         """n full iterations, then redraw."""
         event = self.stepper.run(int(n))
+        self.refresh()
+        return event
+
+    def reset(self) -> Event:
+        """Back to the starting values, then redraw."""
+        event = self.stepper.reset()
         self.refresh()
         return event
 

@@ -139,7 +139,7 @@ def test_correct_loop_explains_each_call_and_learns():
     assert e.changed == ("w.grad",) and "slope" in e.message and e.ok
     e = stepper.step()
     assert e.value("w") == pytest.approx(0.5 - 0.1 * expected, rel=1e-6)
-    assert e.changed == ("w",) and "w ← w − lr·w.grad" in e.message and e.ok
+    assert e.changed == ("w",) and "w ← w − lr·w.grad" in e.message and "against the gradient" in e.message and e.ok
     assert e.loss_stale and "computed before this step" in e.message
     before = e.loss
     e = stepper.forward()
@@ -302,3 +302,21 @@ def test_history_is_bounded_but_losses_are_kept():
             stepper.do(action)
     assert len(stepper.events) == 30 and stepper.state().action == "step"
     assert len(stepper.losses) == 20 and stepper.forwards == 20
+
+
+@pytest.mark.parametrize("kind", MAKERS)
+def test_reset_returns_to_the_start(kind):
+    stepper, _, _ = MAKERS[kind]()
+    rng = random.Random(1)
+    for _ in range(15):
+        stepper.do(rng.choice(ACTIONS))
+    stepper.run(2)
+    e = stepper.reset()
+    assert e.action == "reset" and e.steps == 0 and e.loss is None and stepper.losses == []
+    assert all(g is None for g in e.grads.values())
+    # from here on it behaves exactly like a fresh twin (optimizer state included: momentum)
+    _, twin, twin_params = MAKERS[kind]()
+    for action in ("forward", "backward", "step", "zero_grad", "forward", "backward", "step"):
+        event = stepper.do(action)
+        twin.do(action)
+        assert_same(stepper, twin_params, event, f"{kind} after reset: {action}")

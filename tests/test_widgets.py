@@ -147,3 +147,16 @@ def test_scalar_plot_warns_about_summed_and_stale_gradients():
     for action in ("zero_grad", "forward", "backward"):
         wd.click(action)
     assert wd.view.note.get_text() == ""
+
+
+def test_reset_button_and_divergence():
+    X = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    w = torch.tensor(1.0, requires_grad=True)
+    wd = step_through(Stepper(lambda X: X * w, nn.MSELoss(), torch.optim.SGD([w], lr=0.2), X, 2 * X))
+    wd.run_count.value = 300
+    wd.run_button.click()  # lr = 0.2 is far too large here: w blows up
+    assert "diverged" in wd.log_html.value and "off the chart" in wd.view.title.get_text()
+    assert "could not be drawn" not in wd.log_html.value
+    wd.reset_button.click()
+    assert shown(wd, "w") == 1.0 and shown(wd, "w.grad") is None and shown(wd, "steps") == 0
+    assert "back to the start" in wd.log_html.value
