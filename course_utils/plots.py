@@ -210,13 +210,17 @@ class ScalarStepView:
         self.ax.set_xlim(x0, x1)
         self.ax.set_ylim(lo - 0.08 * span, hi + 0.35 * span)
 
-    def update(self, w: float, grad: float | None, lr: float, path: Sequence[float] = (), note: str = ""):
+    def update(self, w: float, grad: float | None, lr: float, path: Sequence[float] = (), note: str = "",
+               warn: bool = True):
         """Redraw for weight ``w`` with gradient ``grad`` (None: no tangent, no arrow); ``note`` is
-        a warning written in the corner (e.g. that the gradient is out of date)."""
+        written in the corner, in red when ``warn`` (e.g. summed gradients), else in grey."""
         import numpy as np
 
+        color = "#c44e52" if warn else "#555555"
         self.note.set_text(note)
         self.note.set_visible(bool(note))
+        self.note.set_color(color)
+        self.note.get_bbox_patch().set_edgecolor(color)
         n = self.name
         on_chart = lambda v: v is not None and bool(np.isfinite(v)) and self.grid[0] <= v <= self.grid[-1]
         path = [p for p in path if on_chart(p)]

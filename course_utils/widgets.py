@@ -82,7 +82,7 @@ class StepperWidget:
         width, _ = self.view.fig.canvas.get_width_height()
         self.image.layout = widgets.Layout(width=f"{width}px", max_width="100%")  # crisp: never upscaled
         if isinstance(self.view, plots.ScalarStepView):  # small figure: the values sit beside it
-            self.state_html.layout = widgets.Layout(margin="40px 0 0 16px")
+            self.state_html.layout = widgets.Layout(margin="40px 0 0 16px", min_width="250px")
             middle = [widgets.HBox([self.image, self.state_html])]
         else:
             middle = [self.image, self.state_html]
@@ -134,9 +134,9 @@ class StepperWidget:
             if event.grad_passes > 1:
                 notes.append(f"{name}.grad is the sum of {event.grad_passes} backward passes (no zero_grad)")
             if event.grad_stale:
-                notes.append(f"{name}.grad was computed before the last step, at an older {name}")
+                notes.append(f"{name}.grad is the slope at the old {name}, before the step")
             self.view.update(event.value(name), event.grad(name), s.optimizer.param_groups[0]["lr"], s.path,
-                             "\n".join(notes))
+                             "\n".join(notes), warn=event.grad_passes > 1)
         else:
             self.view.update(event.grads, self.layer.value, s.losses)
 
@@ -160,7 +160,7 @@ class StepperWidget:
             chosen = self.layer.value
             g = event.grads[chosen]
             row(f"‖{chosen}.grad‖", f"{chosen}.grad", None if g is None else g.norm().item())
-        row("loss" + (" (before the last step)" if event.loss_stale else ""), "loss", event.loss)
+        row("loss" + (" (before the step)" if event.loss_stale else ""), "loss", event.loss)
         rows.append(f'<tr><td>steps taken</td><td><b class="cs-value" data-key="steps">{event.steps}</b></td></tr>')
         return f'<table class="cs-table">{"".join(rows)}</table>'
 

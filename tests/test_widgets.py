@@ -56,7 +56,7 @@ def test_scalar_clicks_change_the_displayed_values_and_the_plot():
     assert images[-1] != images[-2], "the tangent and the arrow must appear"
     wd.buttons["step"].click()
     assert shown(wd, "w") == pytest.approx(1.15)  # 1 − 0.01·(−15)
-    assert "loss (before the last step)" in wd.state_html.value
+    assert "loss (before the step)" in wd.state_html.value
     images.append(bytes(wd.image.value))
     assert images[-1] != images[-2]
     assert "w ← w − lr·w.grad = 1 − 0.01·(-15) = 1.15" in wd.log_html.value
@@ -143,7 +143,7 @@ def test_scalar_plot_warns_about_summed_and_stale_gradients():
         wd.click(action)
     assert "sum of 2 backward passes" in wd.view.note.get_text()
     wd.click("step")
-    assert "computed before the last step" in wd.view.note.get_text()
+    assert "slope at the old w, before the step" in wd.view.note.get_text()
     for action in ("zero_grad", "forward", "backward"):
         wd.click(action)
     assert wd.view.note.get_text() == ""
