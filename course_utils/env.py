@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import sys
 
 import numpy as np
@@ -120,10 +121,14 @@ def _python_version() -> tuple[int, int, int]:
     return tuple(sys.version_info[:3])
 
 
-def _older(version: str, minimum: str) -> bool:
-    from packaging.version import Version
+def _release(version: str) -> tuple[int, ...]:
+    """The numeric release part of a version: '2.14.1+cu130' → (2, 14, 1), '8.1.0rc1' → (8, 1, 0)."""
+    m = re.match(r"\d+(?:\.\d+)*", version)
+    return tuple(int(p) for p in m.group(0).split(".")) if m else (0,)
 
-    return Version(version) < Version(minimum)
+
+def _older(version: str, minimum: str) -> bool:
+    return _release(version) < _release(minimum)
 
 
 def _can_reach(host: str, port: int = 443, timeout: float = 3.0) -> bool:
