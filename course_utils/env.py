@@ -10,12 +10,12 @@ import numpy as np
 import torch
 
 
-def set_seed(seed: int = 0) -> int:
+def set_seed(seed: int = 0) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) so a notebook's outputs are reproducible."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
-    return seed
+
 
 
 def get_device(prefer: str | None = None) -> torch.device:
