@@ -72,12 +72,19 @@ def is_checked(cell) -> bool:
 
 def output_text(cell) -> str:
     """The comparable text of a cell's outputs: streams, errors and every non-image mime type,
-    as nbval compares them (images and widget model ids are skipped; they differ run to run)."""
+    as nbval compares them (images and widget model ids are skipped; they differ run to run).
+    Consecutive pieces of one stream are joined: how the kernel chunks a print varies between runs."""
     parts = []
     for out in cell.get("outputs", []):
         kind = out.get("output_type")
         if kind == "stream":
-            parts.append(f"[{out.get('name')}] {out.get('text', '')}")
+            text = out.get("text", "")
+            text = text if isinstance(text, str) else "".join(text)
+            label = f"[{out.get('name')}] "
+            if parts and parts[-1].startswith(label):
+                parts[-1] += text
+            else:
+                parts.append(label + text)
         elif kind == "error":
             parts.append(f"[error] {out.get('ename')}: {out.get('evalue')}")
         elif kind in ("execute_result", "display_data"):
@@ -86,6 +93,15 @@ def output_text(cell) -> str:
                     continue
                 parts.append(f"[{mime}] {value if isinstance(value, str) else ''.join(value)}")
     return "\n".join(parts)
+
+
+def first_difference(a: str, b: str) -> str:
+    """The first line where two outputs differ, both versions, for a readable failure."""
+    la, lb = a.splitlines(), b.splitlines()
+    for i, (x, y) in enumerate(zip(la, lb)):
+        if x != y:
+            return f"line {i + 1}: {x!r} vs {y!r}"
+    return f"line {min(len(la), len(lb)) + 1}: one output has {abs(len(la) - len(lb))} more line(s)"
 
 
 def checked_outputs(nb) -> dict[int, str]:

@@ -26,7 +26,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from nbexec import checked_outputs, execute_fresh, is_checked, notebooks  # noqa: E402
+from nbexec import checked_outputs, execute_fresh, first_difference, is_checked, notebooks, output_text  # noqa: E402
 
 SLUG = "step-by-step-torch/course"
 BRANCH = "main"
@@ -171,11 +171,11 @@ def run_problems(committed, first, second) -> list[str]:
     want, a, b = checked_outputs(committed), checked_outputs(first.nb), checked_outputs(second.nb)
     for i in sorted(want):
         if a[i] != b[i]:
-            problems.append(f"cell {i}: checked output differs between two fresh runs (seed it):\n"
-                            f"  run 1: {a[i][:300]!r}\n  run 2: {b[i][:300]!r}")
+            problems.append(f"cell {i}: checked output differs between two fresh runs (seed it): "
+                            f"{first_difference(a[i], b[i])}")
         elif a[i] != want[i]:
             problems.append(f"cell {i}: checked output differs from the committed one (rerun the notebook "
-                            f"and update the prose):\n  committed: {want[i][:300]!r}\n  now:       {a[i][:300]!r}")
+                            f"and update the prose): committed vs now, {first_difference(want[i], a[i])}")
     return problems
 
 
@@ -320,7 +320,17 @@ def test_gate_catches_checked_output_that_differs_from_the_committed_one(tmp_pat
     committed = nbformat.read(path, as_version=4)
     committed.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="44\n")]
     problems = run_problems(committed, first, second)
-    assert len(problems) == 1 and "differs from the committed one" in problems[0] and "'[stdout] 45\\n'" in problems[0]
+    assert len(problems) == 1 and "differs from the committed one" in problems[0]
+    assert "line 1: '[stdout] 44' vs '[stdout] 45'" in problems[0]
+
+
+def test_stream_chunks_are_joined_before_comparing():
+    one = nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output("stream", name="stdout", text="a\nb\n")])
+    two = nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+                                                 nbformat.v4.new_output("stream", name="stdout", text="b\n")])
+    assert output_text(one) == output_text(two) == "[stdout] a\nb\n"
+    two.outputs.insert(1, nbformat.v4.new_output("stream", name="stderr", text="warn\n"))
+    assert output_text(two) != output_text(one)
 
 
 # ---------------------------------------------------------------- environment.yml, binder/, pyproject.toml
