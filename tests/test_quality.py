@@ -591,3 +591,14 @@ def test_gate_catches_dead_links():
         "notebooks/99_missing.ipynb", "docs/nowhere.md", "img/none.png"]
     assert link_problems(f"[x](https://github.com/{SLUG}/tree/dev/notebooks)", ROOT)[0][0].endswith(
         "points at branch 'dev', not 'main'")
+
+
+# ---------------------------------------------------------------- the ipywidgets 7 run
+
+def test_ipywidgets7_script_pins_7_and_its_venv_is_ignored():
+    script = ROOT / "scripts" / "ci_ipywidgets7.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    assert '"ipywidgets==7.8.*"' in text and '-e ".[test]"' in text
+    assert "tests/test_widget*.py" in text and "exit 1" in text  # refuses to run on anything but 7
+    assert ".venv-ipyw7/" in (ROOT / ".gitignore").read_text().splitlines()
