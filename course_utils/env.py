@@ -88,8 +88,8 @@ class SelfCheckReport:
         for c in self.checks:
             mark = {"ok": "ok     ", "note": "note   ", "problem": "PROBLEM"}[c.status]
             lines.append(f"  {mark}  {c.name:<{width}}  {c.found}")
-            if c.fix:
-                lines.append(f"  {'':7}  {'':<{width}}  fix: {c.fix}")
+            if c.fix:  # a problem's fix, or a note's tip
+                lines.append(f"  {'':7}  {'':<{width}}  {'fix' if c.status == 'problem' else 'tip'}: {c.fix}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -104,7 +104,7 @@ class SelfCheckReport:
             f"<td>{escape(c.name)}</td><td>{escape(c.found)}</td>"
             f"<td>{escape(c.fix)}</td></tr>" for c in self.checks)
         return (f"<p><b>{escape(self.summary())}</b></p><table>"
-                f"<tr><th></th><th>check</th><th>found</th><th>fix</th></tr>{rows}</table>")
+                f"<tr><th></th><th>check</th><th>found</th><th>what to do</th></tr>{rows}</table>")
 
 
 def _version(dist: str) -> str | None:
@@ -174,6 +174,13 @@ def _where(path) -> str:
     return str(path)
 
 
+def _in_kernel() -> bool:
+    """True when running inside a Jupyter kernel (JupyterLab, Notebook, Colab, VS Code)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
+
+
 def _check_python() -> Check:
     v = _python_version()
     found = ".".join(map(str, v))
@@ -204,6 +211,11 @@ def _check_widgets() -> Check:
     if _older(v, low) or not _older(v, high):
         return Check("widgets", "problem", f"ipywidgets {v} (unsupported)",
                      f"pip install {spec}, then restart the kernel (and reload the browser tab).")
+    from importlib.util import find_spec
+
+    if find_spec("ipywidgets") is None:
+        return Check("widgets", "problem", f"ipywidgets {v} is registered but cannot be imported",
+                     f"Reinstall it: pip install --force-reinstall {spec}, then restart the kernel.")
     major = int(v.split(".")[0])
     if in_colab():
         if major == 7:
@@ -215,15 +227,19 @@ def _check_widgets() -> Check:
     # The browser side: JupyterLab / Notebook 7 render widgets through jupyterlab_widgets
     # (3.x serves ipywidgets 8 and 7 kernels, 1.x only JupyterLab 3); classic Notebook through widgetsnbextension.
     lab = _version("jupyterlab_widgets")
+    if major == 8 and lab is not None and _older(lab, "3"):
+        return Check("widgets", "problem", f"ipywidgets {v} but jupyterlab_widgets {lab}",
+                     "The JupyterLab widget extension is too old for ipywidgets 8: "
+                     "pip install -U \"jupyterlab_widgets>=3\" \"jupyterlab>=4\", then restart JupyterLab.")
+    if not _in_kernel():
+        return Check("widgets", "note", f"ipywidgets {v}; not running in a notebook",
+                     "Widgets appear only in a notebook (JupyterLab, Notebook, Colab, VS Code); "
+                     "here they print as text.")
     if lab is None:
         return Check("widgets", "note", f"ipywidgets {v}; jupyterlab_widgets not in this environment",
                      f"Widgets render in VS Code and Colab as is. For JupyterLab, install the widget "
                      f"extension where JupyterLab runs: pip install {spec} (it brings jupyterlab_widgets), "
                      f"then restart JupyterLab and reload the page.")
-    if major == 8 and _older(lab, "3"):
-        return Check("widgets", "problem", f"ipywidgets {v} but jupyterlab_widgets {lab}",
-                     "The JupyterLab widget extension is too old for ipywidgets 8: "
-                     "pip install -U \"jupyterlab_widgets>=3\" \"jupyterlab>=4\", then restart JupyterLab.")
     return Check("widgets", "ok", f"ipywidgets {v}, jupyterlab_widgets {lab}")
 
 

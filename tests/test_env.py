@@ -23,6 +23,12 @@ def no_data(tmp_path, monkeypatch):
     return src, cache
 
 
+@pytest.fixture
+def in_kernel(monkeypatch):
+    """Pretend self_check runs inside a notebook kernel, as it does in notebook 1."""
+    monkeypatch.setattr(env, "_in_kernel", lambda: True)
+
+
 def fake_versions(monkeypatch, **versions):
     """Pretend these distributions are installed at these versions (None: not installed)."""
     real = env._version
@@ -33,7 +39,7 @@ def fake_versions(monkeypatch, **versions):
 # ---------------------------------------------------------------- the healthy case
 
 @needs_data
-def test_this_environment_is_all_good_and_prints_every_line():
+def test_this_environment_is_all_good_and_prints_every_line(in_kernel):
     report = env.self_check()
     assert report.ok, str(report)
     text = str(report)
@@ -94,7 +100,7 @@ def test_colab_with_ipywidgets_7_names_the_custom_widget_manager(monkeypatch):
     assert "google.colab import output; output.enable_custom_widget_manager()" in check.fix
 
 
-def test_ipywidgets_7_with_jupyterlab_4_widget_extension_is_fine(monkeypatch):
+def test_ipywidgets_7_with_jupyterlab_4_widget_extension_is_fine(monkeypatch, in_kernel):
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
     fake_versions(monkeypatch, ipywidgets="7.8.5", jupyterlab_widgets="3.0.17")
     assert env.self_check()["widgets"].status == "ok"
@@ -107,11 +113,32 @@ def test_ipywidgets_8_with_old_lab_extension(monkeypatch):
     assert check.status == "problem" and "jupyterlab_widgets>=3" in check.fix
 
 
-def test_no_lab_extension_in_this_environment_is_a_note(monkeypatch):
+def test_no_lab_extension_in_this_environment_is_a_note(monkeypatch, in_kernel):
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
     fake_versions(monkeypatch, ipywidgets="8.1.5", jupyterlab_widgets=None)
     check = env.self_check()["widgets"]
     assert check.status == "note" and "where JupyterLab runs" in check.fix
+
+
+def test_outside_a_notebook_widgets_are_a_note(monkeypatch):
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.setattr(env, "_in_kernel", lambda: False)
+    check = env.self_check()["widgets"]
+    assert check.status == "note" and "not running in a notebook" in check.found
+    assert "only in a notebook" in check.fix
+    assert "tip: Widgets appear only" in str(env.SelfCheckReport([check]))
+
+
+def test_self_check_inside_a_real_kernel_sees_the_kernel(tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from course_utils.env import self_check\n"
+                                          "print(self_check()['widgets'].found)")]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    found = nb.cells[0].outputs[0]["text"]
+    assert found.startswith("ipywidgets ") and "not running in a notebook" not in found
 
 
 @pytest.mark.parametrize("dist, old", [("torch", "1.13.1"), ("torchvision", "0.14.1")])
