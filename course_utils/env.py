@@ -46,7 +46,7 @@ _CIFAR_LAYOUTS = ("cifar10", ".")
 class Check:
     """One line of the self-check: what was looked at, what was found, and the fix if it is a problem.
 
-    ``status`` is ``"ok"``, ``"note"`` (worth knowing, nothing to do) or ``"problem"`` (fix it first).
+    ``status`` is ``"ok"``, ``"note"`` (worth knowing; ``fix`` holds a tip) or ``"problem"`` (fix it first).
     """
 
     def __init__(self, name: str, status: str, found: str, fix: str = ""):
