@@ -28,7 +28,7 @@ esac
 echo "ci_ipywidgets7: ipywidgets $version ready in $VENV ($(( $(date +%s) - start )) s)"
 
 shopt -s nullglob
-tests=(tests/test_widget*.py tests/test_stepper*.py)
+tests=(tests/test_widget*.py tests/test_stepper*.py tests/test_graph_explorers.py)
 if [ "${IPYW7_BROWSER:-0}" = 1 ]; then
   tests+=(tests/test_browser*.py)
 fi
