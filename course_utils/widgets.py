@@ -24,7 +24,7 @@ TIPS = {
 }
 STYLE = """<style>
 .course-stepper-state table {border-collapse: collapse; font-family: monospace; font-size: 13px}
-.course-stepper-state td {padding: 1px 10px 1px 0}
+.course-stepper-state td {padding: 1px 10px 1px 0; white-space: nowrap}
 .course-stepper-log .cs-event {font-size: 13px; line-height: 1.35; margin: 2px 0; padding: 2px 6px;
   border-left: 4px solid #55a868}
 .course-stepper-log .cs-warn {border-left-color: #dd8452; background: rgba(221, 132, 82, 0.08)}
@@ -82,7 +82,7 @@ class StepperWidget:
         width, _ = self.view.fig.canvas.get_width_height()
         self.image.layout = widgets.Layout(width=f"{width}px", max_width="100%")  # crisp: never upscaled
         if isinstance(self.view, plots.ScalarStepView):  # small figure: the values sit beside it
-            self.state_html.layout = widgets.Layout(margin="40px 0 0 16px", min_width="250px")
+            self.state_html.layout = widgets.Layout(margin="40px 0 0 16px", width="320px")
             middle = [widgets.HBox([self.image, self.state_html])]
         else:
             middle = [self.image, self.state_html]
@@ -114,17 +114,18 @@ class StepperWidget:
     # ---------------------------------------------------------------- drawing
 
     def refresh(self) -> None:
-        """Redraw values, log and plot from the stepper's latest event."""
+        """Redraw plot, log and values from the stepper's latest event. The plot is sent first, so
+        a frontend that shows the new values already has the new picture."""
         event = self.stepper.state()
-        self.state_html.value = self._state_html(event)
-        self.log_html.value = self._log_html()
+        log = self._log_html()
         try:
             self._update_view(event)
             self.image.value = self.view.png()
         except Exception as err:  # a plot problem must never hide the state or the log
-            self.log_html.value = (f'<div class="cs-event cs-warn">The plot could not be drawn '
-                                   f'({html.escape(type(err).__name__)}: {html.escape(str(err))}).</div>'
-                                   + self.log_html.value)
+            log = (f'<div class="cs-event cs-warn">The plot could not be drawn '
+                   f'({html.escape(type(err).__name__)}: {html.escape(str(err))}).</div>' + log)
+        self.log_html.value = log
+        self.state_html.value = self._state_html(event)
 
     def _update_view(self, event: Event) -> None:
         s = self.stepper

@@ -29,6 +29,16 @@ def wait_shown(page, key, expected, timeout=30_000):
         }""", arg=[key, expected], timeout=timeout)
 
 
+def click_and_wait_for_new_plot(page, action, img, old_src):
+    """Click an action's button (or run ``action`` when it is a callable) and wait for a new plot."""
+    if callable(action):
+        action()
+    else:
+        page.locator(f".course-stepper-{action}").first.click()
+    page.wait_for_function("([el, old]) => el.src && el.src !== old", arg=[img.element_handle(), old_src])
+    return img.get_attribute("src")
+
+
 def test_learner_clicks_through_one_update(lab, page, tmp_path):
     write_notebook(lab.root / "stepper_widget_check.ipynb", CELLS)
     screenshot = tmp_path / "stepper_widget.png"
@@ -38,8 +48,7 @@ def test_learner_clicks_through_one_update(lab, page, tmp_path):
         page.locator(".course-stepper-state").first.wait_for(timeout=120_000)
         wait_shown(page, "w", "1")
         assert shown(page, "w.grad") == "None" and shown(page, "loss") == "None"
-        img = page.locator(".course-stepper img, img.course-stepper-plot").first
-        img.wait_for()
+        img = page.locator(".course-stepper img").first
         first_src = img.get_attribute("src")
         assert first_src, "the plot image has no src"
 
@@ -47,15 +56,13 @@ def test_learner_clicks_through_one_update(lab, page, tmp_path):
         page.locator(".course-stepper-log", has_text="no gradients to clear").first.wait_for()
         page.locator(".course-stepper-forward").first.click()
         wait_shown(page, "loss", "7.5")  # mean((x·1 − 2x)²) = mean(x²)
-        page.locator(".course-stepper-backward").first.click()
+        grad_src = click_and_wait_for_new_plot(page, "backward", img, img.get_attribute("src"))
         wait_shown(page, "w.grad", "-15")  # d/dw mean((xw − y)²) = mean(2x(xw − y)) = −2·7.5
-        grad_src = img.get_attribute("src")
-        page.locator(".course-stepper-step").first.click()
+        step_src = click_and_wait_for_new_plot(page, "step", img, grad_src)
         wait_shown(page, "w", "1.15")  # 1 − 0.01·(−15)
-        page.wait_for_function("([el, old]) => el.src !== old", arg=[img.element_handle(), grad_src])
         assert float(page.locator('.course-stepper-state [data-key="w.grad"]').first
                      .get_attribute("data-value")) == pytest.approx(-15.0)
-        assert img.get_attribute("src") not in (first_src, grad_src)
+        assert len({first_src, grad_src, step_src}) == 3
         assert page.locator(".course-stepper-log", has_text="w ← w − lr·w.grad").count() == 1
         natural = page.evaluate("(el) => [el.naturalWidth, el.naturalHeight]", img.element_handle())
         assert natural[0] > 300 and natural[1] > 150, f"the plot did not load as an image: {natural}"
@@ -94,15 +101,14 @@ def test_lenet_widget_bars_and_layer_menu(lab, page, tmp_path):
         page.locator(".course-stepper-state").first.wait_for(timeout=120_000)
         wait_shown(page, "grad_norm", "None")
         img = page.locator(".course-stepper img").first
-        page.locator(".course-stepper-forward").first.click()
+        src = click_and_wait_for_new_plot(page, "forward", img, img.get_attribute("src"))  # loss curve
         page.locator(".course-stepper-state [data-key='loss'][data-value]").first.wait_for()
-        page.locator(".course-stepper-backward").first.click()
+        src = click_and_wait_for_new_plot(page, "backward", img, src)  # bars and histogram
         page.locator(".course-stepper-state [data-key='grad_norm'][data-value]").first.wait_for()
         assert float(shown(page, "grad_norm")) > 0
-        before = img.get_attribute("src")
-        page.locator(".course-stepper select").first.select_option("0.weight")  # the histogram menu
+        menu = page.locator(".course-stepper select").first
+        click_and_wait_for_new_plot(page, lambda: menu.select_option("0.weight"), img, src)
         page.locator(".course-stepper-state [data-key='0.weight.grad']").first.wait_for()
-        page.wait_for_function("([el, old]) => el.src !== old", arg=[img.element_handle(), before])
         page.locator(".course-stepper").first.scroll_into_view_if_needed()
     finally:
         page.screenshot(path=str(screenshot))
