@@ -11,6 +11,7 @@ view), interleaved so that machine load hits all variants alike.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -95,7 +96,9 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, nargs="*", default=[1, 2],
                         help="torch thread counts to try (default: 1 and 2)")
     args = parser.parse_args(argv)
-    print(f"torch {torch.__version__}; {args.clicks} clicks per case, variant and thread count, cycling "
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average {load:.1f} at start; "
+          f"{args.clicks} clicks per case, variant and thread count, cycling "
           f"zero_grad → forward → backward → step.\nAbsolute times depend on the load on the machine; "
           f"compare the variants within one run.\n")
     print(f"{'case':27} {'thr':>3} {'variant':24} {'median':>9} {'p90':>9}   "

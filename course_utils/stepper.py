@@ -279,10 +279,11 @@ class Stepper:
         if not had_grads:
             msg = "there were no gradients to clear (every .grad is already None). Harmless."
         else:
-            now = "None" if all(p.grad is None for p in self._params) else "0"
-            msg = (f"cleared the gradients: every .grad is {now} now (PyTorch sets them to None rather "
-                   f"than filling them with zeros). The next backward() starts fresh instead of adding to "
-                   f"the old values.")
+            if all(p.grad is None for p in self._params):
+                now = "every .grad is None now (PyTorch sets them to None rather than filling them with zeros)"
+            else:
+                now = "every .grad is filled with zeros now"
+            msg = f"cleared the gradients: {now}. The next backward() starts fresh instead of adding to the old values."
             if unused:
                 msg += (" Careful: step() never used those gradients, so a step() now moves nothing. "
                         "Run backward() again first.")
@@ -306,6 +307,10 @@ class Stepper:
                 msg = ("PyTorch refused: this loss's graph was already used by an earlier backward(), and "
                        "backward() frees the graph's saved values to save memory. Run forward() to build a "
                        "fresh graph, then backward() again.")
+            elif "does not require grad" in text:
+                msg = ("the loss does not depend on any tensor with requires_grad=True, so there is nothing "
+                       "to differentiate. Does the model use the parameters, and was forward() run outside "
+                       "torch.no_grad()?")
             elif "inplace operation" in text:
                 msg = ("PyTorch refused: step() changed the parameters after forward() built this graph, so "
                        "the values the graph saved are out of date. Run forward() again, then backward().")
@@ -326,8 +331,8 @@ class Stepper:
             name, old, total = self._first_element(bg)
             msg = (f"the new gradients were ADDED to the ones already in .grad, because zero_grad() was not "
                    f"called: {name}: old {fmt(old)} + new {fmt(total - old)} = total {fmt(total)}. "
-                   f"Each .grad is now the sum of two backward passes; call zero_grad() before backward() "
-                   f"unless you want that.")
+                   f"Each .grad is now the sum of {self._passes} backward passes; call zero_grad() before "
+                   f"backward() unless you want that.")
             ok = False
         else:
             if self.scalar:

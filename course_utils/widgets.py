@@ -45,51 +45,40 @@ class StepperWidget:
             raise TypeError("step_through() needs a Stepper: "
                             "step_through(Stepper(model, loss_fn, opt, X, y)).")
         self.stepper, self.log_size = stepper, log_size
-        self.buttons = {}
-        for action in ACTIONS:
-            button = widgets.Button(description=f"{action}()", tooltip=TIPS[action],
-                                    layout=widgets.Layout(width="120px"))
-            button.add_class(f"course-stepper-{action}")
-            button.on_click(lambda _, action=action: self.click(action))
-            self.buttons[action] = button
+        self.buttons = {action: _button(f"{action}()", TIPS[action], action, lambda _, a=action: self.click(a))
+                        for action in ACTIONS}
         self.run_count = widgets.BoundedIntText(value=10, min=1, max=1000, description="N =",
                                                 layout=widgets.Layout(width="140px"))
-        self.run_button = widgets.Button(description="run N iterations", button_style="info",
-                                         tooltip="N times: zero_grad → forward → backward → step",
-                                         layout=widgets.Layout(width="150px"))
-        self.run_button.add_class("course-stepper-run")
-        self.run_button.on_click(lambda _: self.run(self.run_count.value))
-        self.reset_button = widgets.Button(description="reset", tooltip="back to the starting values",
-                                           layout=widgets.Layout(width="80px"))
-        self.reset_button.add_class("course-stepper-reset")
-        self.reset_button.on_click(lambda _: self.reset())
-        self.image = widgets.Image(format="png")
-        self.image.add_class("course-stepper-plot")
-        self.state_html = widgets.HTML()
-        self.state_html.add_class("course-stepper-state")
-        self.log_html = widgets.HTML()
-        self.log_html.add_class("course-stepper-log")
-        controls = [self.run_count, self.run_button, self.reset_button]
+        self.run_button = _button("run N iterations", "N times: zero_grad → forward → backward → step", "run",
+                                  lambda _: self.run(self.run_count.value), width="150px", style="info")
+        self.reset_button = _button("reset", "back to the starting values", "reset",
+                                    lambda _: self.reset(), width="80px")
+        self.image = _with_class(widgets.Image(format="png"), "plot")
+        self.state_html = _with_class(widgets.HTML(), "state")
+        self.log_html = _with_class(widgets.HTML(), "log")
+        self.layer = None  # the histogram's menu, for a network
         if stepper.scalar and stepper.landscape is not None:
             self.view = plots.ScalarStepView(*stepper.landscape, name=stepper.names[0], dpi=dpi or 96)
-            self.layer = None
         else:
             self.view = plots.GradientView(stepper.names, dpi=dpi or 80)
-            self.layer = widgets.Dropdown(options=stepper.names, value=stepper.names[-2 if len(stepper.names) > 1 else 0],
+            names = stepper.names
+            self.layer = widgets.Dropdown(options=names, value=names[-2 if len(names) > 1 else 0],
                                           description="histogram:", layout=widgets.Layout(width="260px"))
             self.layer.observe(lambda change: self.refresh(), names="value")
-            controls.append(self.layer)
+        self.box = _with_class(self._layout(), None)
+        self.refresh()
+
+    def _layout(self):
         width, _ = self.view.fig.canvas.get_width_height()
         self.image.layout = widgets.Layout(width=f"{width}px", max_width="100%")  # crisp: never upscaled
-        if isinstance(self.view, plots.ScalarStepView):  # small figure: the values sit beside it
+        controls = [self.run_count, self.run_button, self.reset_button] + ([self.layer] if self.layer else [])
+        if isinstance(self.view, plots.ScalarStepView):  # a small figure: the values sit beside it
             self.state_html.layout = widgets.Layout(margin="40px 0 0 16px", width="320px")
             middle = [widgets.HBox([self.image, self.state_html])]
         else:
             middle = [self.image, self.state_html]
-        self.box = widgets.VBox([widgets.HTML(STYLE), widgets.HBox(list(self.buttons.values())),
-                                 widgets.HBox(controls), *middle, self.log_html])
-        self.box.add_class("course-stepper")
-        self.refresh()
+        return widgets.VBox([widgets.HTML(STYLE), widgets.HBox(list(self.buttons.values())),
+                             widgets.HBox(controls), *middle, self.log_html])
 
     # ---------------------------------------------------------------- actions
 
@@ -193,6 +182,19 @@ class StepperWidget:
 
     def __repr__(self) -> str:
         return self.text()
+
+
+def _with_class(widget, name):
+    """Add the CSS class ``course-stepper-<name>`` (``course-stepper`` for None): hooks for tests."""
+    widget.add_class("course-stepper" + (f"-{name}" if name else ""))
+    return widget
+
+
+def _button(label: str, tip: str, name: str, on_click, width: str = "120px", style: str = ""):
+    button = widgets.Button(description=label, tooltip=tip, button_style=style,
+                            layout=widgets.Layout(width=width))
+    button.on_click(on_click)
+    return _with_class(button, name)
 
 
 def step_through(stepper: Stepper, **kwargs) -> StepperWidget:

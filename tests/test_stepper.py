@@ -320,3 +320,21 @@ def test_reset_returns_to_the_start(kind):
         event = stepper.do(action)
         twin.do(action)
         assert_same(stepper, twin_params, event, f"{kind} after reset: {action}")
+
+
+def test_backward_without_a_graph_and_zeroed_gradients():
+    w = torch.tensor(1.0, requires_grad=True)
+    X = torch.ones(3)
+    stepper = Stepper(lambda X: X * w.detach(), nn.MSELoss(), torch.optim.SGD([w], lr=0.1), X, 2 * X)
+    stepper.forward()
+    e = stepper.backward()
+    assert not e.ok and "does not depend on any tensor with requires_grad=True" in e.message
+    opt = torch.optim.SGD([w], lr=0.1)
+    opt.zero_grad = lambda set_to_none=False, _z=opt.zero_grad: _z(set_to_none=False)  # old PyTorch default
+    stepper = Stepper(lambda X: X * w, nn.MSELoss(), opt, X, 2 * X)
+    stepper.forward()
+    stepper.backward()
+    e = stepper.zero_grad()
+    assert e.grad("w") == 0.0 and "filled with zeros" in e.message
+    e = stepper.step()
+    assert not e.ok and e.value("w") == 1.0 and "every gradient is zero" in e.message
