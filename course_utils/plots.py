@@ -84,17 +84,130 @@ def plot_lr_run(losses: Sequence[float], params: Mapping[str, Sequence[float]], 
     return fig
 
 
-def plot_curves(x, curves: Mapping[str, Sequence[float]], xlabel: str = "", ylabel: str = "",
-                title: str = "", ylim=None):
-    """Several curves over the same x, one legend entry each."""
-    fig, ax = plt.subplots(figsize=(6, 3))
-    for label, values in curves.items():
-        ax.plot(x, values, lw=1.8, label=label)
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+
+def plot_curves(series: Mapping[str, Sequence[float]], title: str = "", xlabel: str = "epoch",
+                ylabel: str = "", x: Sequence[float] | None = None, logy: bool = False,
+                ylim=None, figsize=(6, 3)):
+    """Several series on one axis, one line each (e.g. ``{"correct": [...], "no zero_grad": [...]}``)."""
+    fig, ax = plt.subplots(figsize=figsize)
+    for name, values in series.items():
+        values = list(values)
+        xs = list(x) if x is not None else range(1, len(values) + 1)
+        ax.plot(xs, values, lw=1.6, label=name, marker="o" if len(values) <= 20 else None, ms=3)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if len(series) > 1:
+        ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_grad_norms(norms: Mapping[str, float], title: str = "gradient norm per parameter",
+                    figsize=(6, 3)):
+    """Horizontal bars of ``{parameter name: gradient norm}`` (a log scale shows small ones too)."""
+    names = list(norms)
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.barh(range(len(names)), [float(norms[n]) for n in names], color="tab:blue")
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("‖grad‖ (log scale)")
+    ax.grid(alpha=0.3, axis="x")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def _as_image(img, mean=None, std=None):
+    """(C,H,W) tensor or array → (H,W) or (H,W,C) array in [0, 1] for imshow."""
+    import numpy as np
+
+    arr = np.asarray(img.detach().cpu() if hasattr(img, "detach") else img, dtype=np.float32)
+    if arr.ndim == 3:
+        if mean is not None:
+            c = arr.shape[0]
+            arr = arr * np.asarray(std, np.float32).reshape(-1, 1, 1)[:c] \
+                + np.asarray(mean, np.float32).reshape(-1, 1, 1)[:c]
+        arr = arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)
+    elif mean is not None:
+        arr = arr * float(np.ravel(std)[0]) + float(np.ravel(mean)[0])
+    return arr.clip(0, 1)
+
+
+def plot_image_grid(images, labels, classes: Sequence[str], preds=None, ncols: int = 8,
+                    title: str = "", mean=None, std=None, size: float = 1.0):
+    """Images with their class names; with ``preds``, titles read "pred (true)" in green/red.
+
+    ``images`` is (N, C, H, W) (a tensor or array); ``mean``/``std`` undo a normalisation for display.
+    """
+    n = len(images)
+    nrows = max(1, -(-n // ncols))
+    ncols = min(ncols, n)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 0.2, size * nrows + 0.5),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        arr = _as_image(images[i], mean, std)
+        ax.imshow(arr, cmap="gray" if arr.ndim == 2 else None, vmin=0, vmax=1)
+        true = classes[int(labels[i])]
+        if preds is None:
+            ax.set_title(true, fontsize=7)
+        else:
+            pred = classes[int(preds[i])]
+            ok = int(preds[i]) == int(labels[i])
+            ax.set_title(pred if ok else f"{pred}\n({true})", fontsize=7,
+                         color="tab:green" if ok else "tab:red")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(cm, classes: Sequence[str], title: str = "confusion matrix",
+                          figsize=(5.5, 4.8)):
+    """Counts of (true row, predicted column); the diagonal holds the correct predictions."""
+    import numpy as np
+
+    cm = np.asarray(cm.cpu() if hasattr(cm, "cpu") else cm)
+    fig, ax = plt.subplots(figsize=figsize)
+    im = ax.imshow(cm, cmap="Blues")
+    k = len(classes)
+    ax.set_xticks(range(k), classes, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(k), classes, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    threshold = cm.max() / 2
+    for i in range(k):
+        for j in range(k):
+            if cm[i, j]:
+                ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=6,
+                        color="white" if cm[i, j] > threshold else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_bars(values: Mapping[str, float], title: str = "", ylabel: str = "", figsize=(6, 3)):
+    """One vertical bar per named value (e.g. accuracy per class), the value written on each bar."""
+    names = list(values)
+    fig, ax = plt.subplots(figsize=figsize)
+    bars = ax.bar(range(len(names)), [float(values[n]) for n in names], color="tab:blue")
+    ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.set_xticks(range(len(names)), names, rotation=40, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, axis="y")
+    if title:
+        ax.set_title(title)
     fig.tight_layout()
     return fig
 

@@ -81,7 +81,7 @@ def test_quadratic_run_losses_fall_with_the_reference():
 def test_new_plot_helpers_return_figures():
     assert isinstance(plots.plot_quadratic_fit([1, 2], [2, 4], {"fit": (0.0, 2.0, 0.0)}, x_new=5), Figure)
     assert isinstance(plots.plot_lr_run([1.0, float("nan")], {"w": [1.0, 2.0]}), Figure)
-    assert isinstance(plots.plot_curves([0, 1], {"a": [0, 1]}, ylim=(0, 2)), Figure)
+    assert isinstance(plots.plot_curves({"a": [0, 1]}, x=[0, 1], ylim=(0, 2)), Figure)
 
 
 def test_explorer_in_a_live_kernel_replaces_its_figure_when_a_slider_moves():

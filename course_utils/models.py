@@ -1,0 +1,50 @@
+"""Reference copies of the models the course has already taught (notebooks 5 and 6).
+
+Later notebooks import them from here; the notebooks that teach them write them out in full.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 for 3×32×32 images (CIFAR-10), as built in notebook 5.
+
+    ``act`` is the activation class placed after every layer but the last; ``nn.Identity`` gives the
+    activation-free stack whose Linear layers collapse into one linear map.
+    """
+
+    def __init__(self, act: type[nn.Module] = nn.ReLU, in_channels: int = 3, num_classes: int = 10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, 6, 5)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, num_classes)
+        self.pool = nn.MaxPool2d(2)
+        self.act = act()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 32, 32)
+        x = self.pool(self.act(self.conv1(x)))  # (N, 6, 28, 28) -> (N, 6, 14, 14)
+        x = self.pool(self.act(self.conv2(x)))  # (N, 16, 10, 10) -> (N, 16, 5, 5)
+        x = torch.flatten(x, 1)                 # (N, 400)
+        x = self.act(self.fc1(x))               # (N, 120)
+        x = self.act(self.fc2(x))               # (N, 84)
+        return self.fc3(x)                      # (N, 10) logits
+
+
+class FashionCNN(nn.Module):
+    """The Fashion-MNIST CNN of notebook 6: two conv-ReLU-pool blocks and one Linear layer."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.layer1 = nn.Sequential(nn.Conv2d(1, 16, 5, stride=1, padding=2), nn.ReLU(), nn.MaxPool2d(2))
+        self.layer2 = nn.Sequential(nn.Conv2d(16, 32, 5, stride=1, padding=2), nn.ReLU(), nn.MaxPool2d(2))
+        self.fc = nn.Linear(32 * 7 * 7, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 1, 28, 28)
+        x = self.layer1(x)          # (N, 16, 14, 14)
+        x = self.layer2(x)          # (N, 32, 7, 7)
+        x = torch.flatten(x, 1)     # (N, 1568)
+        return self.fc(x)           # (N, 10) logits
