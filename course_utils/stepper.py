@@ -66,6 +66,14 @@ class Event:
         return f"{self.action}: {self.message}\n  {self.summary()}"
 
 
+def _unravel(flat: int, shape) -> list[int]:
+    index = []
+    for size in reversed(shape):
+        index.append(flat % size)
+        flat //= size
+    return index[::-1]
+
+
 def fmt(x: float | None, digits: int = 4) -> str:
     """A number the way the course prints it (4 significant digits), or 'None'."""
     if x is None:
@@ -427,13 +435,19 @@ class Stepper:
         return msg
 
     def _first_element(self, before_grads):
-        """(label, old, total) for the first gradient entry that was added to."""
+        """(label, old, total) for a telling gradient entry that was added to: the largest old entry
+        of the tensor with the largest old gradient."""
+        best = None
         for name, p in zip(self.names, self._params):
             old = before_grads[name]
-            if old is not None and p.grad is not None:
-                index = "" if p.numel() == 1 else "[" + ", ".join(["0"] * p.dim()) + "]"
-                return f"{name}.grad{index}", old.flatten()[0].item(), p.grad.flatten()[0].item()
-        return "grad", 0.0, 0.0
+            if old is not None and p.grad is not None and (best is None or old.norm() > best[1].norm()):
+                best = (name, old, p.grad.detach().cpu())
+        if best is None:
+            return "grad", 0.0, 0.0
+        name, old, total = best
+        flat = int(old.abs().flatten().argmax())
+        index = "" if old.numel() == 1 else "[" + ", ".join(map(str, _unravel(flat, old.shape))) + "]"
+        return f"{name}.grad{index}", old.flatten()[flat].item(), total.flatten()[flat].item()
 
     def run(self, n: int = 1) -> Event:
         """n full iterations of zero_grad → forward → backward → step (the correct loop)."""
