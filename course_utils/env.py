@@ -9,6 +9,8 @@ import sys
 import numpy as np
 import torch
 
+from course_utils import data
+
 
 def set_seed(seed: int = 0) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) so a notebook's outputs are reproducible."""
@@ -156,8 +158,6 @@ def _where(path) -> str:
     ``$COURSE_DATA_DIR/...``, relative to the course folder, ``~/...``, or else as is."""
     from pathlib import Path
 
-    from course_utils import data
-
     path = Path(path)
     bases = []
     if os.environ.get(data.DATA_ENV):
@@ -244,8 +244,6 @@ def _check_widgets() -> Check:
 
 
 def _missing_data(dataset: str, offline_hint: str) -> Check:
-    from course_utils import data
-
     host = DATA_HOSTS[dataset]
     try:
         cache = data.cache_dir()
@@ -264,8 +262,6 @@ def _missing_data(dataset: str, offline_hint: str) -> Check:
 
 
 def _check_fashion() -> Check:
-    from course_utils import data
-
     found, damaged = [], []
     for name, expected in data.FASHION_FILES.items():
         path = next((root / sub / name for root in data.source_dirs() for sub in _FASHION_LAYOUTS
@@ -284,8 +280,6 @@ def _check_fashion() -> Check:
 
 
 def _check_cifar() -> Check:
-    from course_utils import data
-
     names = [v[0] for v in data.CIFAR_NPZ.values()]
     for root in data.source_dirs():
         for sub in _CIFAR_LAYOUTS:
@@ -299,8 +293,6 @@ def _check_cifar() -> Check:
 
 def _check_data(check) -> Check:
     """Run one data check; a bad COURSE_DATA_DIR becomes a problem line instead of a traceback."""
-    from course_utils import data
-
     try:
         return check()
     except data.DataError as err:

@@ -189,8 +189,11 @@ def test_importing_has_no_side_effects():
     import subprocess
     import sys
 
-    code = ("import matplotlib, sys; before = dict(matplotlib.rcParams); "
-            "import course_utils, course_utils.data, course_utils.env; "
-            "assert dict(matplotlib.rcParams) == before; print('quiet')")
+    code = ("import importlib, pkgutil, matplotlib, torch, course_utils; "
+            "before = dict(matplotlib.rcParams); state = torch.random.get_rng_state(); "
+            "[importlib.import_module('course_utils.' + m.name) for m in pkgutil.iter_modules(course_utils.__path__)]; "
+            "assert dict(matplotlib.rcParams) == before, 'rcParams changed'; "
+            "assert torch.equal(torch.random.get_rng_state(), state), 'torch seeded on import'; "
+            "print('quiet')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "quiet\n" and out.stderr == ""

@@ -7,7 +7,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from course_utils import explorers, graph, plots, solutions  # noqa: E402
+from course_utils import explorers, graph, plots, solutions, widgets  # noqa: E402
 
 
 def test_graph_of_q_has_the_recorded_functions_and_named_leaves():
@@ -59,7 +59,7 @@ class FakeDisplay:
 def test_lr_explorer_shows_a_static_figure_and_retrains_on_slider_change():
     x, y = torch.tensor([1.0, 2, 3, 4]), torch.tensor([2.0, 4, 6, 8])
     show = FakeDisplay()
-    sliders = explorers.build_lr_explorer(solutions.train_quadratic, x, y, (0.05, 1.5, 0.05),
+    sliders = widgets.build_lr_explorer(solutions.train_quadratic, x, y, (0.05, 1.5, 0.05),
                                           (0.001, 0.05, 0.001), 50, show)
     controls, first = show.shown
     assert isinstance(first, Figure) and "final loss" in first._suptitle.get_text()
@@ -93,7 +93,7 @@ def test_explorer_in_a_live_kernel_replaces_its_figure_when_a_slider_moves():
     try:
         msg_id = kc.execute(
             "import torch\n"
-            "from course_utils.explorers import lr_explorer\n"
+            "from course_utils.widgets import lr_explorer\n"
             "from course_utils.solutions import train_quadratic\n"
             "lr_explorer(train_quadratic, torch.tensor([1., 2, 3, 4]), torch.tensor([2., 4, 6, 8]),"
             " num_epochs=50)\n")

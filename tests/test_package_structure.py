@@ -1,0 +1,49 @@
+"""The package's shape from the design notes: one-way imports, ipywidgets only in widgets.py."""
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / "course_utils"
+MODULES = sorted(p.stem for p in PKG.glob("*.py") if p.stem != "__init__")
+
+# module -> course_utils modules it must never import (directly)
+FORBIDDEN = {
+    "data": {"models", "training", "stepper", "widgets", "plots", "checks"},
+    "stepper": {"widgets"},
+    "checks": {"widgets", "stepper"},
+    "plots": {"widgets", "stepper", "data"},
+    "models": {"widgets", "data"},
+}
+
+
+def imports_of(module: str) -> set[str]:
+    tree = ast.parse((PKG / f"{module}.py").read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            if node.module == "course_utils":
+                names |= {f"course_utils.{alias.name}" for alias in node.names}
+    return names
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_only_widgets_imports_ipywidgets(module):
+    uses = {n for n in imports_of(module) if n.split(".")[0] == "ipywidgets"}
+    assert not uses or module == "widgets", f"{module}.py imports {uses}; widget code belongs in widgets.py"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_no_star_imports(module):
+    tree = ast.parse((PKG / f"{module}.py").read_text())
+    stars = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)]
+    assert not stars, f"{module}.py star-imports {stars}"
+
+
+@pytest.mark.parametrize("module", sorted(FORBIDDEN))
+def test_imports_point_one_way(module):
+    used = {n.split(".")[1] for n in imports_of(module) if n.startswith("course_utils.")}
+    assert not used & FORBIDDEN[module], f"{module}.py imports {used & FORBIDDEN[module]}"
