@@ -63,13 +63,13 @@ def main(argv=None) -> int:
     rows = [("load full train split into memory (fast path)", statistics.median(loads), None, "target <= 3 s")]
     it_slow, it_fast = seconds(lambda: iterate(slow)), seconds(lambda: iterate(fast))
     rows.append(("iterate one epoch, no model: DataLoader+ToTensor", it_slow, None, ""))
-    rows.append(("iterate one epoch, no model: TensorBatches", it_fast, it_slow / it_fast, "x faster"))
+    rows.append(("iterate one epoch, no model: TensorBatches", it_fast, it_slow / it_fast, "faster"))
     if not args.skip_epochs:
         # alternate the two so that a busy machine slows both alike
         ep_fast = seconds(lambda: train_one_epoch(fast))
         ep_slow = seconds(lambda: train_one_epoch(slow))
         rows.append(("train one epoch (bs 64): DataLoader+ToTensor", ep_slow, None, ""))
-        rows.append(("train one epoch (bs 64): TensorBatches", ep_fast, ep_slow / ep_fast, "x faster"))
+        rows.append(("train one epoch (bs 64): TensorBatches", ep_fast, ep_slow / ep_fast, "faster"))
 
     print(f"threads: {torch.get_num_threads()}; load timings (s): {', '.join(f'{t:.2f}' for t in loads)}")
     print(f"{'measurement':52s} {'seconds':>8s} {'ratio':>7s}")

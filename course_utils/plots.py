@@ -87,9 +87,18 @@ def plot_lr_run(losses: Sequence[float], params: Mapping[str, Sequence[float]], 
 
 def plot_curves(series: Mapping[str, Sequence[float]], title: str = "", xlabel: str = "epoch",
                 ylabel: str = "", x: Sequence[float] | None = None, logy: bool = False,
-                ylim=None, figsize=(6, 3)):
-    """Several series on one axis, one line each (e.g. ``{"correct": [...], "no zero_grad": [...]}``)."""
+                ylim=None, hline: float | None = None, figsize=(6, 3)):
+    """Several series on one axis, one line each (e.g. ``{"correct": [...], "no zero_grad": [...]}``).
+
+    Without ``x`` the points are numbered 1, 2, ...; ``hline`` draws a dashed reference level.
+    """
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=figsize)
+    if x is None:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if hline is not None:
+        ax.axhline(hline, color="gray", ls="--", lw=1)
     for name, values in series.items():
         values = list(values)
         xs = list(x) if x is not None else range(1, len(values) + 1)

@@ -70,6 +70,13 @@ def save_checkpoint(path, model: nn.Module, optimizer, epoch: int, scheduler=Non
     return path
 
 
+def _legacy_pickle(path: Path) -> bool:
+    """True for the pre-1.6 torch.save format, a bare pickle stream (protocol 2 or later)."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
 def load_checkpoint(path, model: nn.Module | None = None, optimizer=None, scheduler=None) -> dict:
     """Read a checkpoint saved by ``save_checkpoint`` (``weights_only=True``) and load it into the
     objects given; returns the checkpoint dict. Raises ``CheckpointError`` with a fix when it cannot."""
@@ -77,15 +84,32 @@ def load_checkpoint(path, model: nn.Module | None = None, optimizer=None, schedu
     if not path.is_file():
         raise CheckpointError(f"No checkpoint file at {path}. Check the name, or save one first with "
                               f"save_checkpoint(path, model, optimizer, epoch).")
+    if not zipfile.is_zipfile(path) and not _legacy_pickle(path):
+        with open(path, "rb") as f:
+            head = f.read(24)
+        if head.startswith(b"PK\x03\x04"):
+            raise CheckpointError(
+                f"{path} is a truncated checkpoint: it starts like the zip archive torch.save writes, but "
+                f"its end is missing ({path.stat().st_size:,} bytes; an interrupted save, a full disk or a "
+                f"partial download). Save the checkpoint again with save_checkpoint(...).")
+        raise CheckpointError(
+            f"{path} is not a PyTorch checkpoint: files written by torch.save are zip archives, and this "
+            f"one is not (it starts with {head[:16]!r}). It may be another kind of file, or damaged. "
+            f"Pick the right file, or save the checkpoint again with save_checkpoint(...).")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError,
-            UnicodeDecodeError, KeyError) as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    except pickle.UnpicklingError as err:
+        detail = " ".join(str(err).split("Weights only load failed.")[-1].split())[:160]
         raise CheckpointError(
-            f"{path} is not a readable PyTorch checkpoint ({type(err).__name__}: {first_line[:120]}). "
-            f"It may be truncated, another kind of file, or saved with pickled objects that "
-            f"weights_only=True refuses. Save it again with save_checkpoint(...).") from None
+            f"{path} holds pickled Python objects that torch.load(..., weights_only=True) refuses to "
+            f"run ({detail}...). Save state dicts (model.state_dict(), optimizer.state_dict()) with "
+            f"save_checkpoint(...) instead of whole objects; load this file with weights_only=False only "
+            f"if you trust where it came from.") from None
+    except (zipfile.BadZipFile, EOFError, RuntimeError, ValueError, UnicodeDecodeError, KeyError) as err:
+        first_line = (str(err).strip().splitlines() or [""])[0][:120]
+        raise CheckpointError(
+            f"{path} is damaged and cannot be read as a PyTorch checkpoint ({type(err).__name__}: "
+            f"{first_line}). Save the checkpoint again with save_checkpoint(...).") from None
     if not isinstance(state, dict) or any(k not in state for k in CHECKPOINT_KEYS):
         found = sorted(state) if isinstance(state, dict) else type(state).__name__
         raise CheckpointError(

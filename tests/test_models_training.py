@@ -159,15 +159,27 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
 def test_text_file_is_not_a_checkpoint(tmp_path):
     path = tmp_path / "notes.pt"
     path.write_text("hello")
-    with pytest.raises(CheckpointError, match="notes.pt is not a readable PyTorch checkpoint.*Save it again"):
+    with pytest.raises(CheckpointError) as err:
         load_checkpoint(path, FashionCNN())
+    msg = str(err.value)
+    assert "notes.pt is not a PyTorch checkpoint" in msg and "b'hello'" in msg and "save_checkpoint" in msg
 
 
 def test_truncated_checkpoint_is_reported(tmp_path):
     model, opt, _ = _trained()
     path = save_checkpoint(tmp_path / "c.pt", model, opt, epoch=0)
     path.write_bytes(path.read_bytes()[:3000])
-    with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
+    with pytest.raises(CheckpointError, match="c.pt is a truncated checkpoint.*3,000 bytes.*save_checkpoint"):
+        load_checkpoint(path)
+
+
+def test_damaged_zip_checkpoint_is_reported(tmp_path):
+    model, opt, _ = _trained()
+    path = save_checkpoint(tmp_path / "c.pt", model, opt, epoch=0)
+    raw = bytearray(path.read_bytes())
+    raw[200:4000] = bytes(3800)  # overwrite stored data but keep the zip directory at the end
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="c.pt is damaged and cannot be read.*Save the checkpoint again"):
         load_checkpoint(path)
 
 
@@ -183,7 +195,7 @@ def test_bare_state_dict_is_explained(tmp_path):
 def test_pickled_object_is_refused_with_weights_only(tmp_path):
     path = tmp_path / "model.pt"
     torch.save(FashionCNN(), path)  # a whole pickled module, not state dicts
-    with pytest.raises(CheckpointError, match="weights_only=True refuses"):
+    with pytest.raises(CheckpointError, match="pickled Python objects.*weights_only=True.*state_dict"):
         load_checkpoint(path)
 
 
