@@ -17,6 +17,8 @@ def set_seed(seed: int = 0) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
+    torch.backends.cudnn.deterministic = True  # same results run to run on a GPU too
+    torch.backends.cudnn.benchmark = False
 
 
 

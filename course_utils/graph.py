@@ -28,11 +28,13 @@ def grad_fn_graph(tensor: torch.Tensor, names: Mapping[str, torch.Tensor] | None
                          "tensors with requires_grad=True.")
     by_id = {id(t): name for name, t in (names or {}).items()}
     nodes, edges = {}, []
+    alive = {}  # node ids are id()s of Python wrappers: keep each one alive so no id is reused
     stack = [tensor.grad_fn]
     while stack:
         fn = stack.pop()
         if id(fn) in nodes:
             continue
+        alive[id(fn)] = fn
         variable = getattr(fn, "variable", None)
         if variable is not None:  # AccumulateGrad: the doorway to a leaf tensor's .grad
             name = by_id.get(id(variable), "leaf")
