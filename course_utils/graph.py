@@ -13,6 +13,16 @@ import torch
 LEAF_COLOR, OP_COLOR, ROOT_COLOR = "#cfe8ff", "#eeeeee", "#ffe3b3"
 
 
+def _key(fn) -> int:
+    """A stable identity for an autograd node. Some PyTorch builds hand out a new Python wrapper on
+    every access to ``grad_fn``/``next_functions``, so ``id(fn)`` is not enough; the node's
+    ``metadata`` dict lives on the node itself and is the same object through every wrapper."""
+    try:
+        return id(fn.metadata)
+    except (AttributeError, RuntimeError):
+        return id(fn)
+
+
 def grad_fn_graph(tensor: torch.Tensor, names: Mapping[str, torch.Tensor] | None = None):
     """Nodes and edges of the backward graph of ``tensor``.
 
@@ -28,25 +38,26 @@ def grad_fn_graph(tensor: torch.Tensor, names: Mapping[str, torch.Tensor] | None
                          "tensors with requires_grad=True.")
     by_id = {id(t): name for name, t in (names or {}).items()}
     nodes, edges = {}, []
-    alive = {}  # node ids are id()s of Python wrappers: keep each one alive so no id is reused
+    alive = []  # keep every wrapper we looked at alive, so no id() is reused while we work
     stack = [tensor.grad_fn]
     while stack:
         fn = stack.pop()
-        if id(fn) in nodes:
+        alive.append(fn)
+        if _key(fn) in nodes:
             continue
-        alive[id(fn)] = fn
         variable = getattr(fn, "variable", None)
         if variable is not None:  # AccumulateGrad: the doorway to a leaf tensor's .grad
             name = by_id.get(id(variable), "leaf")
             label, kind = f"{name}\n{tuple(variable.shape)}", "leaf"
         else:
             label, kind = type(fn).__name__, "op"
-        nodes[id(fn)] = {"label": label, "kind": kind}
+        nodes[_key(fn)] = {"label": label, "kind": kind}
         for child, _ in fn.next_functions:
             if child is not None:  # None: an input that needs no gradient
-                edges.append((id(child), id(fn)))
+                alive.append(child)
+                edges.append((_key(child), _key(fn)))
                 stack.append(child)
-    root = nodes[id(tensor.grad_fn)]
+    root = nodes[_key(tensor.grad_fn)]
     root["kind"] = "root"
     root["label"] += f"\n→ output {tuple(tensor.shape)}"
     return nodes, list(dict.fromkeys(edges))
@@ -82,7 +93,7 @@ def draw_grad_fn(tensor: torch.Tensor, names: Mapping[str, torch.Tensor] | None 
     """A figure of ``tensor``'s backward graph: blue leaves (they get ``.grad``), grey operations,
     the output's own ``grad_fn`` in orange. ``names`` labels leaf tensors, e.g. ``{"w": w}``."""
     nodes, edges = grad_fn_graph(tensor, names)
-    pos, n_cols, n_rows = _layout(nodes, edges, id(tensor.grad_fn))
+    pos, n_cols, n_rows = _layout(nodes, edges, _key(tensor.grad_fn))
     fig, ax = plt.subplots(figsize=(min(10.0, max(6.0, 1.35 * n_cols)), max(2.6, 0.8 * n_rows + 0.9)))
     colors = {"leaf": LEAF_COLOR, "op": OP_COLOR, "root": ROOT_COLOR}
     boxes = {node: ax.text(*pos[node], info["label"], ha="center", va="center", fontsize=7.5,
