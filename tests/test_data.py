@@ -14,16 +14,6 @@ SHARED = os.environ.get(data.DATA_ENV)
 needs_data = pytest.mark.skipif(not SHARED, reason=f"set {data.DATA_ENV} to the offline data folder")
 
 
-@pytest.fixture
-def offline(tmp_path, monkeypatch):
-    """An empty offline source folder and an empty writable cache."""
-    src, cache = tmp_path / "src", tmp_path / "cache"
-    src.mkdir()
-    monkeypatch.setenv(data.DATA_ENV, str(src))
-    monkeypatch.setenv(data.CACHE_ENV, str(cache))
-    return src, cache
-
-
 def copy_fashion(dst: Path, names=data.FASHION_FILES):
     dst.mkdir(parents=True, exist_ok=True)
     for name in names:

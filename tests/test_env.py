@@ -13,14 +13,10 @@ needs_data = pytest.mark.skipif(not SHARED, reason=f"set {data.DATA_ENV} to the 
 
 
 @pytest.fixture
-def no_data(tmp_path, monkeypatch):
+def no_data(offline, monkeypatch):
     """An empty offline folder, an empty (not yet created) cache and no network."""
-    src, cache = tmp_path / "src", tmp_path / "cache"
-    src.mkdir()
-    monkeypatch.setenv(data.DATA_ENV, str(src))
-    monkeypatch.setenv(data.CACHE_ENV, str(cache))
     monkeypatch.setattr(env, "_can_reach", lambda host, *a, **k: False)
-    return src, cache
+    return offline
 
 
 @pytest.fixture
