@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parents[1]
+from nbexec import execute_fresh, notebooks
 
 
 def merge_streams(outputs: list) -> list:
@@ -30,25 +28,21 @@ def merge_streams(outputs: list) -> list:
 
 
 def execute(path: Path, timeout: int = 600) -> float:
-    """Run one notebook top to bottom in a fresh kernel (cwd = its folder); return seconds taken."""
-    nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    for cell in nb.cells:  # timestamps and stream chunking would make every re-run a noisy diff
+    """Run one notebook top to bottom in a fresh kernel and save it with its outputs; return seconds."""
+    run = execute_fresh(path, timeout=timeout, measure_memory=False)
+    for cell in run.nb.cells:  # timestamps and stream chunking would make every re-run a noisy diff
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             cell.outputs = merge_streams(cell.outputs)
-    nbformat.write(nb, path)
-    return time.perf_counter() - start
+    nbformat.write(run.nb, path)
+    return run.seconds
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
-    for path in paths:
+    for path in args.notebooks or notebooks():
         print(f"{path.name}: {execute(path.resolve()):.1f} s", flush=True)
     return 0
 
