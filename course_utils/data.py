@@ -112,12 +112,17 @@ def _find(name: str, subdirs: tuple[str, ...]) -> Path | None:
 _FASHION_SUBDIRS = ("fashion-mnist", "FashionMNIST/raw", ".")
 
 
+def find_fashion_file(name: str) -> Path | None:
+    """Where one of the four official Fashion-MNIST .gz files lies locally (unverified), or None."""
+    return _find(name, _FASHION_SUBDIRS)
+
+
 def _fashion_gz(name: str, download: bool | None) -> Path:
     """Path of one verified official .gz file, downloading the set if needed and allowed."""
-    path = _find(name, _FASHION_SUBDIRS)
+    path = find_fashion_file(name)
     if path is None and download is not False:
         _download_fashion()
-        path = _find(name, _FASHION_SUBDIRS)
+        path = find_fashion_file(name)
     if path is None:
         raise DataError(
             f"Fashion-MNIST file {name} was not found in {', '.join(map(str, source_dirs()))}. "
@@ -186,9 +191,14 @@ def fashion_mnist(train: bool = True, transform=None, download: bool | None = No
 
 # ---------------------------------------------------------------- CIFAR-10
 
-def _cifar_npz(train: bool) -> Path | None:
-    name = CIFAR_NPZ[train][0]
-    return _find(name, ("cifar10", "."))
+def find_cifar_npz(train: bool) -> Path | None:
+    """Where the offline CIFAR-10 subset .npz of that split lies locally (unverified), or None."""
+    return _find(CIFAR_NPZ[train][0], ("cifar10", "."))
+
+
+def find_cifar_batches() -> Path | None:
+    """The folder holding torchvision's ``cifar-10-batches-py/``, or None."""
+    return next((root for root in source_dirs() if (root / "cifar-10-batches-py").is_dir()), None)
 
 
 def _load_npz(path: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -208,7 +218,7 @@ def _load_npz(path: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
 
 def cifar10_arrays(train: bool = True, download: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(images N×32×32×3 uint8 RGB, labels N int64): the offline subset if present, else torchvision."""
-    npz = _cifar_npz(train)
+    npz = find_cifar_npz(train)
     if npz is not None:
         return _load_npz(npz, train)
     ds = _torchvision_cifar(train, download)
@@ -218,9 +228,9 @@ def cifar10_arrays(train: bool = True, download: bool | None = None) -> tuple[np
 def _torchvision_cifar(train: bool, download: bool | None):
     from torchvision.datasets import CIFAR10
 
-    for root in source_dirs():
-        if (root / "cifar-10-batches-py").is_dir():
-            return CIFAR10(str(root), train=train, download=False)
+    root = find_cifar_batches()
+    if root is not None:
+        return CIFAR10(str(root), train=train, download=False)
     if download is False:
         raise DataError(_cifar_missing_message())
     root = _writable(cache_dir())
@@ -256,7 +266,7 @@ class ArrayImageDataset(torch.utils.data.Dataset):
 
 def cifar10(train: bool = True, transform=None, download: bool | None = None):
     """CIFAR-10 as a torchvision-style dataset (full data via torchvision, or the offline subset)."""
-    npz = _cifar_npz(train)
+    npz = find_cifar_npz(train)
     if npz is not None:
         images, labels = _load_npz(npz, train)
         return ArrayImageDataset(images, labels, CIFAR10_CLASSES, transform)

@@ -43,8 +43,6 @@ CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # Hosts torchvision downloads from (Fashion-MNIST mirror, CIFAR-10): probed only when data is missing
 DATA_HOSTS = {"Fashion-MNIST": "fashion-mnist.s3-website.eu-central-1.amazonaws.com",
               "CIFAR-10": "www.cs.toronto.edu"}
-_FASHION_LAYOUTS = ("fashion-mnist", "FashionMNIST/raw", ".")  # the folders course_utils.data searches
-_CIFAR_LAYOUTS = ("cifar10", ".")
 
 
 class Check:
@@ -266,8 +264,7 @@ def _missing_data(dataset: str, offline_hint: str) -> Check:
 def _check_fashion() -> Check:
     found, damaged = [], []
     for name, expected in data.FASHION_FILES.items():
-        path = next((root / sub / name for root in data.source_dirs() for sub in _FASHION_LAYOUTS
-                     if (root / sub / name).is_file()), None)
+        path = data.find_fashion_file(name)
         if path is not None:
             found.append(path)
             if data.md5(path) != expected:
@@ -283,12 +280,12 @@ def _check_fashion() -> Check:
 
 def _check_cifar() -> Check:
     names = [v[0] for v in data.CIFAR_NPZ.values()]
-    for root in data.source_dirs():
-        for sub in _CIFAR_LAYOUTS:
-            if all((root / sub / n).is_file() for n in names):
-                return Check("CIFAR-10", "ok", f"present in {_where(root / sub)} (offline subset; verified when loaded)")
-        if (root / "cifar-10-batches-py").is_dir():
-            return Check("CIFAR-10", "ok", f"present in {_where(root / 'cifar-10-batches-py')}")
+    npz = [data.find_cifar_npz(train) for train in (True, False)]
+    if all(npz):
+        return Check("CIFAR-10", "ok", f"present in {_where(npz[0].parent)} (offline subset; verified when loaded)")
+    batches = data.find_cifar_batches()
+    if batches is not None:
+        return Check("CIFAR-10", "ok", f"present in {_where(batches / 'cifar-10-batches-py')}")
     return _missing_data("CIFAR-10", f"set {data.DATA_ENV} to a folder whose cifar10/ subfolder holds "
                                      f"{' and '.join(names)}.")
 
