@@ -20,25 +20,15 @@ from torch import nn
 
 from course_utils import plots
 from course_utils.data import cifar10_tensors
+from course_utils.models import LeNet5
 from course_utils.stepper import ACTIONS, Stepper
 from course_utils.widgets import StepperWidget
-
-
-def lenet5() -> nn.Module:
-    return nn.Sequential(
-        nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2),    # (N, 6, 14, 14)
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),   # (N, 16, 5, 5)
-        nn.Flatten(),                                      # (N, 400)
-        nn.Linear(400, 120), nn.ReLU(),
-        nn.Linear(120, 84), nn.ReLU(),
-        nn.Linear(84, 10),
-    )
 
 
 def lenet_stepper() -> Stepper:
     torch.manual_seed(0)
     X, y = cifar10_tensors(train=True, normalize=True)
-    model = lenet5()
+    model = LeNet5()
     return Stepper(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.01), X[:64], y[:64])
 
 

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from course_utils import data, plots
+from course_utils.models import LeNet5
 from course_utils.stepper import Stepper
 from course_utils.widgets import StepperWidget, step_through
 
@@ -27,9 +28,7 @@ def lenet_widget():
     X, y = data.cifar10_tensors(train=True, normalize=True)
     X, y = X[:16], y[:16]
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
-                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84),
-                          nn.ReLU(), nn.Linear(84, 10))
+    model = LeNet5()
     return step_through(Stepper(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.05), X, y))
 
 
@@ -84,20 +83,20 @@ def test_misuse_shows_a_warning_in_the_log():
 
 def test_module_widget_bars_histogram_and_loss():
     wd = lenet_widget()
-    assert isinstance(wd.view, plots.GradientView) and wd.layer.value == "11.weight"
+    assert isinstance(wd.view, plots.GradientView) and wd.layer.value == "fc3.weight"
     empty = bytes(wd.image.value)
     assert shown(wd, "grad_norm") is None and all(t.get_visible() for t in wd.view.none_texts)
     wd.click("forward")
     wd.click("backward")
-    assert shown(wd, "grad_norm") > 0 and shown(wd, "11.weight.grad") > 0
+    assert shown(wd, "grad_norm") > 0 and shown(wd, "fc3.weight.grad") > 0
     after_backward = bytes(wd.image.value)
     assert after_backward != empty
     heights = [b.get_width() for b in wd.view.bars]
     assert all(h > 0 for h in heights) and not any(t.get_visible() for t in wd.view.none_texts)
-    wd.layer.value = "0.weight"  # the dropdown redraws the histogram
-    assert wd.view.hist_title.get_text() == "values of 0.weight.grad"
+    wd.layer.value = "conv1.weight"  # the dropdown redraws the histogram
+    assert wd.view.hist_title.get_text() == "values of conv1.weight.grad"
     assert wd.view.stairs.get_data().values.sum() == 450  # every entry of the (6, 3, 5, 5) gradient
-    assert bytes(wd.image.value) != after_backward and "0.weight.grad" in wd.state_html.value
+    assert bytes(wd.image.value) != after_backward and "conv1.weight.grad" in wd.state_html.value
     wd.run(3)
     assert shown(wd, "steps") == 3 and len(wd.view.loss_line.get_xdata()) == 4
     wd.click("zero_grad")
