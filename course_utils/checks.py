@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from course_utils.solutions import solution
+from course_utils.torch_errors import classify
 
 PASS, HINT, NOT_DONE = "PASS", "HINT", "NOT DONE YET"
 
@@ -72,46 +73,33 @@ def _checker(check):
     return wrapper
 
 
-# Fragments of PyTorch/Python error messages, and what a learner should do about them.
-ERROR_HINTS = [
-    ("leaf Variable that requires grad is being used in an in-place",
-     "update the parameters inside `with torch.no_grad():` so the update is not recorded."),
-    ("backward through the graph a second time",
-     "compute y_hat and the loss again inside the loop for every sample; a graph can be used by "
-     "backward() only once."),
-    ("does not require grad and does not have a grad_fn",
-     "create the parameters with requires_grad=True, and don't run the forward pass inside "
-     "torch.no_grad()."),
-    ("grad can be implicitly created only for scalar outputs",
-     "backward() needs a single number: use one sample at a time, or reduce the loss with .mean()."),
-    ("'NoneType' object has no attribute",
-     "something is None, most likely a .grad: it is filled only by loss.backward() on a leaf tensor. "
-     "Call backward() before reading .grad, and update in place (w -= lr * w.grad) so w stays a leaf "
-     "(w = w - lr * w.grad makes a new tensor with no .grad)."),
-    ("unsupported operand type(s) for",
-     "an operand is None or of the wrong type; a .grad is None until backward() has run on a leaf "
-     "tensor."),
-    ("shapes cannot be multiplied", "shapes don't match: print the .shape of each tensor involved."),
-    ("must match the size of tensor", "shapes don't match: print the .shape of each tensor involved."),
-    ("out of bounds", "an index is out of range: class indices go from 0 to C-1 along dim 1."),
-    ("only one element tensors can be converted",
-     ".item() and float() work only on a tensor holding one number."),
-    ("Can't call numpy() on Tensor that requires grad",
-     "use .detach() (or .item() for one number) before converting to NumPy."),
-    ("unexpected keyword argument", "keep the function's name and arguments exactly as in the stub."),
-    ("positional argument", "keep the function's name and arguments exactly as in the stub."),
-    ("is not defined",
-     "inside your function use its arguments, not variables from other cells, and run the cell "
-     "that defines every name you use."),
-]
+# What a learner should do about each kind of error (the kinds: course_utils.torch_errors).
+ERROR_ADVICE = {
+    "leaf_inplace": "update the parameters inside `with torch.no_grad():` so the update is not recorded.",
+    "graph_freed": "compute y_hat and the loss again inside the loop for every sample; a graph can be used "
+                   "by backward() only once.",
+    "no_grad_fn": "create the parameters with requires_grad=True, and don't run the forward pass inside "
+                  "torch.no_grad().",
+    "not_scalar": "backward() needs a single number: use one sample at a time, or reduce the loss with .mean().",
+    "none_attribute": "something is None, most likely a .grad: it is filled only by loss.backward() on a leaf "
+                      "tensor. Call backward() before reading .grad, and update in place (w -= lr * w.grad) "
+                      "so w stays a leaf (w = w - lr * w.grad makes a new tensor with no .grad).",
+    "bad_operand": "an operand is None or of the wrong type; a .grad is None until backward() has run on a "
+                   "leaf tensor.",
+    "shape_mismatch": "shapes don't match: print the .shape of each tensor involved.",
+    "index_out_of_range": "an index is out of range: class indices go from 0 to C-1 along dim 1.",
+    "item_many": ".item() and float() work only on a tensor holding one number.",
+    "numpy_requires_grad": "use .detach() (or .item() for one number) before converting to NumPy.",
+    "unexpected_keyword": "keep the function's name and arguments exactly as in the stub.",
+    "wrong_arguments": "keep the function's name and arguments exactly as in the stub.",
+    "name_not_defined": "inside your function use its arguments, not variables from other cells, and run the "
+                        "cell that defines every name you use.",
+}
 
 
 def _error_hint(err: Exception) -> str:
-    text = f"{type(err).__name__}: {err}"
-    for fragment, advice in ERROR_HINTS:
-        if fragment in text:
-            return advice
-    return "read the last line of the message above, fix that line, run the exercise cell, then this one."
+    return ERROR_ADVICE.get(classify(err) or "", "read the last line of the message above, fix that line, "
+                                                 "run the exercise cell, then this one.")
 
 
 def _run(fn, *args, **kwargs):

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
+from course_utils.torch_errors import classify, first_line
+
 ACTIONS = ("forward", "zero_grad", "backward", "step")  # the four calls of a training iteration
 
 
@@ -310,20 +312,20 @@ class Stepper:
         try:
             self._loss.backward()
         except RuntimeError as err:
-            text = str(err)
-            if "second time" in text or "freed" in text:
+            kind = classify(err)
+            if kind == "graph_freed":
                 msg = ("PyTorch refused: this loss's graph was already used by an earlier backward(), and "
                        "backward() frees the graph's saved values to save memory. Run forward() to build a "
                        "fresh graph, then backward() again.")
-            elif "does not require grad" in text:
+            elif kind == "no_grad_fn":
                 msg = ("the loss does not depend on any tensor with requires_grad=True, so there is nothing "
                        "to differentiate. Does the model use the parameters, and was forward() run outside "
                        "torch.no_grad()?")
-            elif "inplace operation" in text:
+            elif kind == "modified_inplace":
                 msg = ("PyTorch refused: step() changed the parameters after forward() built this graph, so "
                        "the values the graph saved are out of date. Run forward() again, then backward().")
             else:
-                msg = f"backward failed: {text.splitlines()[0]}"
+                msg = f"backward failed: {first_line(err)}"
             event = self._record("backward", msg, bv, bg, ok=False)
             if any(c.endswith(".grad") for c in event.changed):
                 event.message += " (Some gradients were written before it failed; see the values.)"
