@@ -40,3 +40,9 @@ def short_time_limit(monkeypatch):
     from course_utils.exercises import trial
 
     monkeypatch.setattr(trial, "TIME_LIMIT_S", 0.5)
+
+
+def assert_wrapped(result, width: int = 100) -> None:
+    """Every printed line fits ``width``, unless it is one unbreakable word."""
+    for line in str(result).splitlines():
+        assert len(line) <= width or " " not in line.strip(), line
