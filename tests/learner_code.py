@@ -46,3 +46,19 @@ def assert_wrapped(result, width: int = 100) -> None:
     """Every printed line fits ``width``, unless it is one unbreakable word."""
     for line in str(result).splitlines():
         assert len(line) <= width or " " not in line.strip(), line
+
+
+def expect_hint(check, source: str, fragment: str, capsys, **notebook_globals):
+    """The learner code ``source`` never passes: a hint (printed without a traceback) containing
+    ``fragment``, wrapped at word boundaries."""
+    result = check(define(source, **notebook_globals))
+    assert "Traceback" not in capsys.readouterr().out
+    assert result.status == "HINT" and fragment in result.message, str(result)
+    assert_wrapped(result)
+    return result
+
+
+def expect_pass(check, source: str, **notebook_globals):
+    result = check(define(source, **notebook_globals))
+    assert result.status == "PASS", str(result)
+    return result

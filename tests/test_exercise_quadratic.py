@@ -4,10 +4,9 @@ notebook), differently written right ones do, and the numbers the notebook quote
 import pytest
 import torch
 
-from course_utils.exercises import HINT, PASS
 from course_utils.exercises.quadratic import (LRS, START, X, Y, cases, check_quadratic, predict, simulate,
                                               train_quadratic)
-from learner_code import NOTEBOOK_2, define, short_time_limit  # noqa: F401  (a fixture)
+from learner_code import NOTEBOOK_2, define, expect_hint, expect_pass, short_time_limit  # noqa: F401
 
 HEAD = ("def train_quadratic(x, y, w1, w2, b, lr_w1, lr_w2, lr_b, num_epochs):\n"
         "    w1 = torch.tensor(w1, requires_grad=True)\n"
@@ -141,16 +140,12 @@ CORRECT = {
 
 @pytest.mark.parametrize("kind", WRONG)
 def test_wrong_answers_never_pass(kind, capsys, short_time_limit):
-    source, fragment = WRONG[kind]
-    result = check_quadratic(define(source, **NOTEBOOK_2))
-    assert result.status == HINT and "Traceback" not in capsys.readouterr().out
-    assert fragment in result.message, result.message
+    expect_hint(check_quadratic, *WRONG[kind], capsys, **NOTEBOOK_2)
 
 
 @pytest.mark.parametrize("kind", CORRECT)
 def test_right_answers_pass(kind):
-    result = check_quadratic(define(CORRECT[kind], **NOTEBOOK_2))
-    assert result.status == PASS, str(result)
+    expect_pass(check_quadratic, CORRECT[kind], **NOTEBOOK_2)
 
 
 def test_pass_quotes_the_notebook_numbers_and_a_hand_written_loop_gets_a_note():

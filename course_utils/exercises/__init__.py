@@ -58,8 +58,9 @@ class SolutionFold:
                 f'<pre>{html.escape(self.source)}</pre></details>')
 
     def __repr__(self) -> str:
-        return (f"(The reference solution of {self.name!r} is folded away. Open this notebook in Jupyter, "
-                f"VS Code or Colab and click it, or run print(solution_source({self.name!r})).)")
+        return (f"(The reference solution of {self.name!r} is folded away: open this notebook in Jupyter, "
+                f"VS Code or Colab and click it, or run `from course_utils.exercises import "
+                f"solution_source; print(solution_source({self.name!r}))`.)")
 
 
 def reveal_solution(name: str) -> None:

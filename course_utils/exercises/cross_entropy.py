@@ -104,12 +104,8 @@ def check_cross_entropy(cross_entropy: Trial) -> CheckResult:
         }
         worst = max(worst, check_loss_case(cross_entropy, [logits, targets], 0, F.cross_entropy, mistakes,
                                            case, "nn.CrossEntropyLoss()", shape_hints))
-    notes = ()
-    used = cross_entropy.uses(*BUILT_INS)
-    if used:
-        notes = (f"your answer uses PyTorch's own `{used[0]}`. That is right, and what you would write in "
-                 f"practice; the exercise meant it by hand: log-softmax (with each row's max subtracted), "
-                 f"pick the true class, negate, average.",)
+    notes = cross_entropy.by_hand_note(BUILT_INS, "it by hand: log-softmax (with each row's max "
+                                                  "subtracted), pick the true class, negate, average.")
     return CheckResult(PASS, f"your cross-entropy equals nn.CrossEntropyLoss() on {len(CASES)} cases "
                              f"(N = 1, N = C, two classes, logits around 100, rows at very different "
                              f"levels, confident wrong answers), and its gradient matches too (max "

@@ -63,11 +63,7 @@ def check_mse(mse: Trial) -> CheckResult:
                                        f"A loss is one number: take the `.mean()`."} if y.dim() else {}
         worst = max(worst, check_loss_case(mse, [y_hat, y], 0, F.mse_loss, mistakes, describe(y.shape),
                                            "nn.MSELoss()", shape_hints))
-    notes = ()
-    used = mse.uses(*BUILT_INS)
-    if used:
-        notes = (f"your answer uses PyTorch's own `{used[0]}`. That is right, and what you would write in "
-                 f"practice; the exercise meant the formula by hand: `((y_hat - y)**2).mean()`.",)
+    notes = mse.by_hand_note(BUILT_INS, "the formula by hand: `((y_hat - y)**2).mean()`.")
     return CheckResult(PASS, f"your MSE equals nn.MSELoss() on {len(SHAPES)} random inputs of shapes "
                              f"{', '.join(str(s) for s in SHAPES)}, and its gradient matches too "
                              f"(max difference {worst:.1e}).", notes)

@@ -92,12 +92,9 @@ def check_tanh_grad(tanh_grad: Trial) -> CheckResult:
                            f"says {fmt(ref[i].item())}. Write the chain: dL/dt = 1/N, dt/du = 1 − t², "
                            f"du/dw = x.") + f" (Seen with x of shape ({n}, {d}).)" + tanh_grad.reads_notebook())
         worst = max(worst, (mine.double() - ref.double()).abs().max().item())
-    notes = ()
-    used = tanh_grad.uses(*AUTOGRAD)
-    if used:
-        notes = (f"your answer uses autograd (`{used[0]}`). The value is right, but the exercise meant the "
-                 f"chain rule by hand: dL/dt = 1/N, dt/du = 1 − tanh(u)², du/dw = x, combined as "
-                 f"`x.T @ ((1 - t**2) / N)`. Try writing it that way.",)
+    notes = tanh_grad.by_hand_note(AUTOGRAD, "the chain rule by hand, without autograd: dL/dt = 1/N, "
+                                             "dt/du = 1 − tanh(u)², du/dw = x, combined as "
+                                             "`x.T @ ((1 - t**2) / N)`. Try writing it that way.")
     return CheckResult(PASS, f"your gradient matches autograd on {len(SHAPES)} random inputs, shapes "
                              f"(N, D) = {', '.join(str(s) for s in SHAPES)} (max abs difference "
                              f"{worst:.1e}).", notes)

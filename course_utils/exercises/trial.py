@@ -143,6 +143,13 @@ class Trial:
             seen.add(getattr(node, "id", None) or getattr(node, "attr", None) or getattr(node, "arg", None))
         return [n for n in names if n in seen]
 
+    def by_hand_note(self, names, meant: str) -> tuple[str, ...]:
+        """A note for a right answer that uses one of ``names`` (e.g. ``"backward"``, ``"mse_loss"``)
+        where the exercise asked for ``meant``; ``()`` when it uses none of them."""
+        used = self.uses(*names)
+        return (f"your answer uses `{used[0]}`: right, and what you would write in practice, but the "
+                f"exercise meant {meant}",) if used else ()
+
     def notebook_values_read(self) -> list[str]:
         """Names of notebook variables holding data (tensors, numbers, lists) the function reads."""
         tree, space = self._tree(), getattr(self.fn, "__globals__", {})
