@@ -128,7 +128,8 @@ def _lr_hint(chosen, own) -> str:
             groups.setdefault("zero" if lr == 0 else "sign" if lr == -right else names[lr], []).append(param)
     said = []
     for slip, params in groups.items():
-        who, one = " and ".join([", ".join(params[:-1]), params[-1]] if len(params) > 1 else params), len(params) == 1
+        one = len(params) == 1
+        who = params[0] if one else f"{', '.join(params[:-1])} and {params[-1]}"
         if slip == "zero":
             said.append(f"{who} never change{'s' * one}")
         elif slip == "sign":
@@ -145,23 +146,23 @@ def mistakes(case: Case):
     def sim(x=case.x, y=case.y, start=case.start, lrs=case.lrs, epochs=case.num_epochs, **switches):
         return torch.tensor(simulate(x, y, start, lrs, epochs, **switches))
 
-    yield sim(zero_grad=False), ("your gradients accumulate from one backward() to the next. Zero them "
-                                 "after every update: `w1.grad.zero_()`, `w2.grad.zero_()`, `b.grad.zero_()`.")
-    yield sim(per_sample=False), ("you update once per epoch with the summed loss. This exercise is "
-                                  "per-sample SGD: forward, backward and update inside the loop over (x_i, y_i).")
-    yield sim(per_sample=False, mean=True), ("you update once per epoch with the mean loss over the data. "
-                                             "This exercise is per-sample SGD: forward, backward and update "
-                                             "inside the loop over (x_i, y_i).")
-    yield sim(scale=1.0), "your loss looks like ½·(y_hat − y)². Use the plain squared error `(y_hat - y_i)**2`."
+    yield sim(zero_grad=False), ("your gradients accumulate from one backward() to the next. Zero them after "
+                                 "every update: `w1.grad.zero_()`, `w2.grad.zero_()`, `b.grad.zero_()`.")
+    per_sample = ("This exercise is per-sample SGD: forward, backward and update inside the loop over "
+                  "(x_i, y_i).")
+    yield sim(per_sample=False), f"you update once per epoch with the summed loss. {per_sample}"
+    yield sim(per_sample=False, mean=True), f"you update once per epoch with the mean loss. {per_sample}"
+    yield sim(scale=1.0), "your loss looks like ½·(y_hat − y)². Use the squared error `(y_hat - y_i)**2`."
     yield (torch.tensor([case.start] + simulate(*case[:4], case.num_epochs - 1)),
            "your history starts with the start values: append (w1, w2, b) after each epoch's loop over "
            "the samples, not before it.")
-    reads = "your function uses the notebook's {} instead of its arguments{}: it must work for whatever it is given."
+    reads = ("your function uses the notebook's {} instead of its arguments{}: a function must work "
+             "with whatever it is given.")
     yield sim(start=START), reads.format("start values", " w1, w2, b")
     yield sim(lrs=LRS), reads.format("learning rates", " lr_w1, lr_w2, lr_b")
     yield sim(x=X, y=Y), reads.format("data", " x, y")
     yield sim(x=X, y=Y, start=START, lrs=LRS), reads.format("data, start values and learning rates", "")
-    options = [(*case.lrs, 0.0, -own) for own in case.lrs]  # each parameter's lr: any of the three, 0, −own
+    options = [(*case.lrs, 0.0, -own) for own in case.lrs]  # per parameter: any of the three lrs, 0, −own
     for chosen in itertools.product(*options):
         if chosen != case.lrs:
             yield sim(lrs=chosen), _lr_hint(chosen, case.lrs)
@@ -170,10 +171,11 @@ def mistakes(case: Case):
 def as_history(value, num_epochs: int, num_samples: int) -> torch.Tensor:
     """The learner's history as a (num_epochs, 3) tensor, or a hint about what is wrong with it."""
     if isinstance(value, torch.Tensor) or type(value).__module__.startswith("numpy"):
-        hint(f"return a list of (w1, w2, b) tuples of Python floats (use `.item()`), not {kind_of(value)}.")
+        hint(f"return a list of (w1, w2, b) tuples of Python floats (`.item()`), not {kind_of(value)}.")
     if not isinstance(value, (list, tuple)):
         hint(f"return the history: a list with one (w1, w2, b) tuple per epoch (got {kind_of(value)}).")
-    if len(value) == 3 and all(isinstance(v, (float, torch.Tensor)) for v in value):
+    if len(value) == 3 and all(isinstance(v, float) or isinstance(v, torch.Tensor) and v.dim() == 0
+                               for v in value):
         hint("return the whole history, one (w1, w2, b) tuple per epoch, not only the final values.")
     if num_samples > 1 and len(value) == num_epochs * num_samples:
         hint(f"with num_epochs={num_epochs} your history has {len(value)} entries, one per sample: append "
@@ -186,11 +188,11 @@ def as_history(value, num_epochs: int, num_samples: int) -> torch.Tensor:
             hint(f"each history entry should be a tuple (w1, w2, b); yours are {type(entry).__name__}s"
                  + (f" of {len(entry)} values." if isinstance(entry, (list, tuple)) else "."))
         if any(isinstance(v, torch.Tensor) for v in entry):
-            hint("your history holds tensors, not floats. Append `(w1.item(), w2.item(), b.item())`: a tensor "
-                 "keeps changing as you train (and carries its graph), a float is a snapshot.")
+            hint("your history holds tensors, not floats. Append `(w1.item(), w2.item(), b.item())`: a "
+                 "tensor keeps changing as you train (and carries its graph), a float is a snapshot.")
         if not all(isinstance(v, float) for v in entry):
             kinds = ", ".join(sorted({type(v).__name__ for v in entry}))
-            hint(f"your history holds {kinds} values: append Python floats, `(w1.item(), w2.item(), b.item())`.")
+            hint(f"your history holds {kinds} values: append floats, `(w1.item(), w2.item(), b.item())`.")
     return torch.tensor(value, dtype=torch.float64)
 
 
