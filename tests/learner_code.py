@@ -53,7 +53,7 @@ def expect_hint(check, source: str, fragment: str, capsys, **notebook_globals):
     ``fragment``, wrapped at word boundaries."""
     result = check(define(source, **notebook_globals))
     assert "Traceback" not in capsys.readouterr().out
-    assert result.status == "HINT" and fragment in result.message, str(result)
+    assert result.status == "HINT" and fragment in str(result), str(result)
     assert_wrapped(result)
     return result
 

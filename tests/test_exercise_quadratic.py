@@ -84,6 +84,8 @@ WRONG = {  # kind -> (learner code, a fragment the hint must contain)
                                "torch.no_grad()"),
     "non-leaf update": (variant(*[(f"{p} -= lr_{p} * {p}.grad", f"{p} = {p} - lr_{p} * {p}.grad")
                                   for p in ("w1", "w2", "b")]), "w1 -= lr_w1 * w1.grad"),
+    "non-leaf update without no_grad": (variant((UPDATE, "".join(f"            {p} = {p} - lr_{p} * {p}.grad\n"
+                                                                  for p in ("w1", "w2", "b")))), "non-leaf"),
     "changes x in place": (variant(("    history = []\n", "    history = []\n    x /= x.abs().max()\n")),
                            "changed its argument `x`"),
     "single-lr optimizer": (HEAD + "    opt = torch.optim.SGD([w1, w2, b], lr=lr_w1)\n" + LOOP + FORWARD

@@ -19,7 +19,7 @@ def tanh_grad(x, w):
 
 SOLUTION = tanh_grad
 SHAPES = [(5, 3), (1, 4), (4, 4), (3, 1), (2, 6)]  # (N, D): N = 1, N = D, D = 1, N < D
-AUTOGRAD = ("backward", "autograd", "requires_grad", "requires_grad_", "jacrev", "vjp", "jacobian")
+AUTOGRAD = ("backward", "autograd", "requires_grad", "requires_grad_", "func", "jacrev", "vjp", "jacobian")
 ADVICE = {"shape_mismatch": "shapes don't match: x is (N, D), w is (D,), and dL/dw must be (D,). "
                             "Print the .shape of each factor; `x.T @ v` turns an (N,) vector v into (D,)."}
 

@@ -172,10 +172,11 @@ class Trial:
     def finish(self, result: CheckResult) -> CheckResult:
         """``result`` with notes about warnings and printed output, tied to the function checked."""
         notes = list(result.notes)
+        table = self.advice if result.status == HINT else ERROR_ADVICE  # exercise words explain mistakes
         for text in dict.fromkeys(self.warnings).keys():
-            advice = self.advice.get(classify(Warning(text)) or "")
-            notes.append(f"PyTorch warned while your function ran: {text.splitlines()[0]}"
-                         + (f" ({advice})" if advice and result.status == HINT else ""))
+            advice = table.get(classify(Warning(text)) or "")
+            first = text.splitlines()[0].split(". ")[0].rstrip(".")
+            notes.append(f"PyTorch warned while your function ran: {first}." + (f" ({advice})" if advice else ""))
             if len(notes) - len(result.notes) == 2:
                 break
         lines = self.printed.count("\n")
