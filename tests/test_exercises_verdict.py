@@ -112,6 +112,17 @@ def test_a_bug_in_a_checker_is_raised_with_its_traceback_not_blamed_on_the_learn
         check_returns_nothing(lambda v: v)
 
 
+def test_a_bug_in_the_runner_itself_is_not_blamed_on_the_learner(monkeypatch):
+    from course_utils.exercises import timelimit
+
+    def broken(self):
+        raise RuntimeError("bug in the runner")
+
+    monkeypatch.setattr(timelimit.TimeLimit, "__enter__", broken)
+    with pytest.raises(RuntimeError, match="bug in the runner"):
+        mse_exercise.check_mse(mse_exercise.mse)
+
+
 def test_checks_outside_the_main_thread_run_without_a_time_limit(capsys):
     results = []
     worker = threading.Thread(target=lambda: results.append(mse_exercise.check_mse(mse_exercise.mse)))

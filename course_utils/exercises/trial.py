@@ -83,26 +83,30 @@ class Trial:
         return self._guarded(torch.autograd.grad, output, inputs, allow_unused=True)
 
     def _guarded(self, fn, *args, **kwargs):
-        out, limit = io.StringIO(), TimeLimit(TIME_LIMIT_S)
-        with warnings.catch_warnings(record=True) as caught:
+        """``fn(*args, **kwargs)`` with its errors, prints and warnings caught. Only the call itself
+        is guarded: an error in this machinery is a bug and is raised as one."""
+        out, limit, failed = io.StringIO(), TimeLimit(TIME_LIMIT_S), None
+        with warnings.catch_warnings(record=True) as caught, redirect_stdout(out):
             warnings.simplefilter("always")
             try:
-                with redirect_stdout(out), limit:
-                    return fn(*args, **kwargs)
-            except NotImplementedError:
-                not_done("your function still raises NotImplementedError. Replace that line with your "
-                         "code, run the exercise cell, then this one.")
-            except TimeUp:
+                with limit:
+                    try:
+                        return fn(*args, **kwargs)
+                    except (Exception, SystemExit) as err:  # the learner's code raised it
+                        failed = err
+            except TimeUp:  # also when time ran out just as the function returned
                 hint(f"no answer after {TIME_LIMIT_S:g} s: look for a loop that never ends (a `while` "
                      f"whose condition stays true, or a loop that grows the list it walks over).")
             except KeyboardInterrupt:
                 not_done(f"you interrupted your function after {limit.elapsed:.1f} s. If it never "
                          f"finishes, look for a loop that never ends; then run this cell again.")
-            except (Exception, SystemExit) as err:
-                hint(self._error_message(err))
             finally:
                 self.printed += out.getvalue()
                 self.warnings += [f"{type(w.message).__name__}: {w.message}" for w in caught]
+        if isinstance(failed, NotImplementedError):
+            not_done("your function still raises NotImplementedError. Replace that line with your code, "
+                     "run the exercise cell, then this one.")
+        hint(self._error_message(failed))
 
     def _error_message(self, err: BaseException) -> str:
         where = self._learner_line(err)
