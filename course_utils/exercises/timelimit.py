@@ -34,6 +34,7 @@ class TimeUp(BaseException):
 class TimeLimit:
     """``with TimeLimit(5):`` raises TimeUp in the block after 5 s; ``elapsed`` says how long it ran."""
 
+    POLL_S = 0.1
     REPEAT_S = 0.5  # interrupt again this often, in case the learner's code swallowed one
     REPEATS = 10
     IMPORT_GRACE_S = 120.0  # time spent importing modules does not count, up to this much
@@ -63,20 +64,20 @@ class TimeLimit:
         return self
 
     def _watch(self):
-        wait, fired = self.seconds, 0
-        while fired < self.REPEATS:
-            if self.stop.wait(wait):
-                return
-            if _importing() and self.elapsed < self.IMPORT_GRACE_S:
-                wait = 0.25  # a first `torch.optim` imports for seconds; that is no endless loop
+        ran, fired, last = 0.0, 0, time.monotonic()  # ran: seconds of the learner's code, imports left out
+        while fired < self.REPEATS and not self.stop.wait(self.POLL_S):
+            now = time.monotonic()
+            if not (_importing() and self.elapsed < self.IMPORT_GRACE_S):
+                ran += now - last
+            last = now
+            if ran < self.seconds + fired * self.REPEAT_S:
                 continue
-            fired += 1
             with self.lock:
                 if self.done:
                     return
                 self.fired = True
                 _thread.interrupt_main()  # runs _on_interrupt in the main thread
-            wait = self.REPEAT_S
+            fired += 1
 
     def _on_interrupt(self, signum, frame):
         if self.done:
