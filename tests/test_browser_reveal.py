@@ -8,12 +8,13 @@ SOLUTION_LINE = "return ((y_hat - y) ** 2).mean()"
 
 
 def fold_opens_on_click(page, fold):
-    code = fold.locator("pre")
-    assert fold.is_visible() and "Show the reference solution" in fold.locator("summary").inner_text()
+    code, summary = fold.locator("pre"), fold.locator("summary")
+    summary.wait_for(state="visible")
+    assert "Show the reference solution" in summary.text_content()
     assert not code.is_visible(), "the solution must stay out of sight until asked"
-    fold.locator("summary").click()
+    summary.click()
     code.wait_for(state="visible")
-    return code.inner_text()
+    return code.text_content()
 
 
 def test_reveal_solution_folds_the_code_until_clicked(lab, page, tmp_path):
