@@ -120,7 +120,7 @@ def test_checkpoint_round_trip_restores_model_optimizer_scheduler_and_epoch(tmp_
     model, opt, sched = _trained()
     path = save_checkpoint(tmp_path / "sub" / "ckpt.pt", model, opt, epoch=3, scheduler=sched)
     raw = torch.load(path, weights_only=True)
-    assert set(raw) == {"model", "optimizer", "epoch", "scheduler"}
+    assert {"model", "optimizer", "epoch", "scheduler"} <= set(raw)
 
     model2, opt2, sched2 = _trained(seed=1)
     state = load_checkpoint(path, model2, opt2, sched2)
