@@ -26,7 +26,7 @@ CIFAR_NPZ = {
             "3fe68351611e8adf42c48792f77b1fdb", "2cf80705fb3dcd82893afe01f144e702"),
 }
 BATCHES = "cifar-10-batches-py"
-_FULL_INSTEAD = "the full CIFAR-10 (instead of this subset)"
+FULL_INSTEAD = "the full CIFAR-10 (instead of this subset)"
 
 
 # ---------------------------------------------------------------- the offline subset
@@ -44,11 +44,11 @@ def read_npz(path: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
             images, labels = z["images"], z["labels"]
     except Exception as err:  # zipfile, KeyError, ValueError, EOFError...
         raise DataError(f"{path} cannot be read as the CIFAR-10 .npz ({type(err).__name__}: {err}). It is "
-                        f"truncated or corrupted. {damaged_advice(path, _FULL_INSTEAD)}") from None
+                        f"truncated or corrupted. {damaged_advice(path, FULL_INSTEAD)}") from None
     if (hashlib.md5(images.tobytes()).hexdigest() != images_md5
             or hashlib.md5(labels.tobytes()).hexdigest() != labels_md5):
         raise DataError(f"{path} holds different pixels or labels than the official CIFAR-10 subset "
-                        f"(checksum mismatch). {damaged_advice(path, _FULL_INSTEAD)}")
+                        f"(checksum mismatch). {damaged_advice(path, FULL_INSTEAD)}")
     return images, labels.astype(np.int64)
 
 
@@ -118,13 +118,17 @@ def missing_message() -> str:
             f"notebook cell: {SET_DATA_DIR}")
 
 
-def damaged_message(folder: Path, bad: list[str]) -> str:
+def batches_advice(folder: Path, bad: list[str]) -> str:
+    """What to do about an incomplete or damaged cifar-10-batches-py folder."""
     if folder.parent.resolve() == cache_dir().resolve() and datadirs.is_writable(folder):
-        todo = ("Run again while online: the course downloads CIFAR-10 again and replaces the folder "
+        return ("Run again while online: the course downloads CIFAR-10 again and replaces the folder "
                 "(or delete the folder yourself).")
-    else:
-        todo = damaged_advice(folder / bad[0])
-    return f"{folder} is incomplete or damaged ({', '.join(bad)}: missing or failing its checksum). {todo}"
+    return damaged_advice(folder / bad[0])
+
+
+def damaged_message(folder: Path, bad: list[str]) -> str:
+    return (f"{folder} is incomplete or damaged ({', '.join(bad)}: missing or failing its checksum). "
+            f"{batches_advice(folder, bad)}")
 
 
 def batches_root(download: bool | None = None) -> Path:

@@ -90,7 +90,7 @@ def damaged_advice(path: Path, fresh: str = "a fresh copy") -> str:
     """
     if not is_writable(path.parent):
         return (f"Its folder is read-only, so it cannot be deleted or repaired from here: ask whoever "
-                f"provides {path.parent} for a fresh copy, or put good copies of the official files in a "
+                f"provides that folder for a fresh copy, or put good copies of the official files in a "
                 f"folder you can write to and point the course at it from a notebook cell: {SET_DATA_DIR}")
     try:
         path.resolve().relative_to(cache_dir().resolve())
