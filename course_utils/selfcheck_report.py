@@ -73,7 +73,7 @@ class SelfCheckReport:
             label, background = BADGES[c.status]
             badge = (f"<span style='background:{background};color:#ffffff;font-weight:bold;"
                      f"padding:0 6px;border-radius:4px;white-space:nowrap'>{label}</span>")
-            rows.append(f"<tr><td {cell}>{badge}</td><td {cell}>{escape(c.name)}</td>"
+            rows.append(f"<tr><td {cell}>{badge}</td><td {cell[:-1]};white-space:nowrap'>{escape(c.name)}</td>"
                         f"<td {cell}>{escape(c.found)}</td><td {cell}>{escape(c.fix)}</td></tr>")
         header = "".join(f"<th {cell}>{h}</th>" for h in ("", "check", "found", "what to do"))
         return f"<p><b>{escape(self.summary())}</b></p><table><tr>{header}</tr>{''.join(rows)}</table>"
