@@ -71,7 +71,7 @@ class SelfCheckReport:
         rows = []
         for c in self.checks:
             label, background = BADGES[c.status]
-            badge = (f"<span style='background:{background};color:#ffffff;font-weight:bold;"
+            badge = (f"<span style='background-color:{background};color:#ffffff;font-weight:bold;"
                      f"padding:0 6px;border-radius:4px;white-space:nowrap'>{label}</span>")
             rows.append(f"<tr><td {cell}>{badge}</td><td {cell[:-1]};white-space:nowrap'>{escape(c.name)}</td>"
                         f"<td {cell}>{escape(c.found)}</td><td {cell}>{escape(c.fix)}</td></tr>")

@@ -317,7 +317,7 @@ def test_html_colours_read_in_light_and_dark_themes():
     assert len(coloured) == 3, "only the three status badges set a colour; all other text follows the theme"
     for style in coloured:
         fg = re.search(r"(?<!-)color:(#[0-9a-f]{6})", style).group(1)
-        bg = re.search(r"background:(#[0-9a-f]{6})", style).group(1)  # its own background, in any theme
+        bg = re.search(r"background-color:(#[0-9a-f]{6})", style).group(1)  # its own background, in any theme
         assert contrast(fg, bg) >= 4.5, style
     # the old way, coloured text on the page's background, fails on JupyterLab's dark theme (#111111)
     assert contrast("#1a7f37", "#111111") < 4.5
