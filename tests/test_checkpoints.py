@@ -61,6 +61,7 @@ def test_round_trip_restores_model_optimizer_scheduler_and_epoch(tmp_path):
     for p, q in zip(model.parameters(), model2.parameters()):
         assert torch.equal(opt.state[p]["exp_avg_sq"], opt2.state[q]["exp_avg_sq"])
     assert sched2.last_epoch == sched.last_epoch == 3
+    assert opt2.param_groups[0]["lr"] == pytest.approx(opt.param_groups[0]["lr"])
     assert list(tmp_path.glob("sub/.*")) == []  # no temporary file left beside it
 
 
