@@ -39,7 +39,11 @@ def torchvision_root(name: str, download: bool | None = None) -> Path:
     ``name`` is ``"FashionMNIST"`` or ``"CIFAR10"`` (torchvision's class names). The files under the
     root are verified; torchvision finds them and downloads nothing (``download=False`` works, and
     ``download=True`` finds nothing to do). Nothing is written into a read-only offline folder:
-    extracted files go to the course's cache.
+    extracted files go to the course's cache. For example::
+
+        from torchvision import datasets
+        root = torchvision_root("FashionMNIST")
+        train_set = datasets.FashionMNIST(root=root, train=True, download=False)
     """
     key = name.replace("-", "").replace("_", "").lower()
     if key == "fashionmnist":
