@@ -1,5 +1,7 @@
 """check_linear (notebook 1): wrong update loops of many kinds never pass, differently written right
 ones do, and the numbers the notebook states about its learning rates hold."""
+import math
+
 import pytest
 import torch
 
@@ -151,3 +153,32 @@ def test_reference_and_simulator_agree():
     for c in cases():
         assert torch.allclose(torch.tensor(train_linear(*c.args())),
                               torch.tensor(simulate(c.x, c.y, c.w_start, c.lr, c.num_epochs)), rtol=1e-5, atol=1e-6)
+
+
+def epoch_factor(lr):
+    return math.prod(1 - 2 * lr * x * x for x in X)
+
+
+def test_notebook_1s_learning_rate_limits():
+    """What notebook 1 says: per-sample SGD on its data converges up to lr ≈ 0.152 and diverges above,
+    except in a narrow window around 0.5; a single x = 4 step overshoots from lr = 1/16 on."""
+    grid = [i / 20000 for i in range(1, 100001)]  # lr from 0.00005 to 5
+    converging = [lr for lr in grid if abs(epoch_factor(lr)) < 1]
+    low = [lr for lr in converging if lr < 0.3]
+    assert low == grid[:len(low)] and max(low) == pytest.approx(0.1518, abs=1e-4)
+    window = [lr for lr in converging if lr >= 0.3]
+    assert min(window) > 0.498 and max(window) < 0.502
+    assert 1 - 32 * 0.0625 == -1 and 1 - 32 * 0.1 == pytest.approx(-2.2)
+    runs = {lr: train_linear(list(X), list(Y), W_START, lr, 100)[-1] for lr in (0.1, 0.15, 0.16, 0.5)}
+    assert abs(runs[0.1] - 2) < 1e-6 and abs(runs[0.15] - 2) < 1e-3 and runs[0.5] == 2.0
+    assert -1e17 < runs[0.16] < -1e16  # "about −7·10¹⁶"
+
+
+def test_notebook_1s_float32_statements():
+    """w stops one float32 step below 2, where every remaining update is under half a step."""
+    history = train_linear(list(X), list(Y), W_START, LR, 100)
+    w = torch.tensor(history[-1])
+    assert w.item() == 2 - 2**-23 and torch.nextafter(w, torch.tensor(3.0)).item() == 2.0
+    steps = [abs(LR * 2 * x * (x * w.item() - y)) for x, y in zip(X, Y)]
+    assert max(steps) < 4e-8 < 2**-23 / 2
+    assert abs(epoch_factor(LR) - 0.5027) < 1e-4
