@@ -87,10 +87,11 @@ def plot_lr_run(losses: Sequence[float], params: Mapping[str, Sequence[float]], 
 
 def plot_curves(series: Mapping[str, Sequence[float]], title: str = "", xlabel: str = "epoch",
                 ylabel: str = "", x: Sequence[float] | None = None, logy: bool = False,
-                ylim=None, hline: float | None = None, figsize=(6, 3)):
+                ylim=None, hline: float | None = None, figsize=(6, 3), steps: bool = False):
     """Several series on one axis, one line each (e.g. ``{"correct": [...], "no zero_grad": [...]}``).
 
-    Without ``x`` the points are numbered 1, 2, ...; ``hline`` draws a dashed reference level.
+    Without ``x`` the points are numbered 1, 2, ...; ``hline`` draws a dashed reference level;
+    ``steps`` draws each value as a flat step (for values that hold until the next point).
     """
     from matplotlib.ticker import MaxNLocator
 
@@ -102,7 +103,8 @@ def plot_curves(series: Mapping[str, Sequence[float]], title: str = "", xlabel: 
     for name, values in series.items():
         values = list(values)
         xs = list(x) if x is not None else range(1, len(values) + 1)
-        ax.plot(xs, values, lw=1.6, label=name, marker="o" if len(values) <= 20 else None, ms=3)
+        ax.plot(xs, values, lw=1.6, label=name, marker="o" if len(values) <= 20 else None, ms=3,
+                drawstyle="steps-post" if steps else "default")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if logy:
@@ -130,6 +132,38 @@ def plot_grad_norms(norms: Mapping[str, float], title: str = "gradient norm per 
     ax.set_xlabel("‖grad‖ (log scale)")
     ax.grid(alpha=0.3, axis="x")
     ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_contour_paths(w1_grid, w2_grid, losses, paths: Mapping[str, Sequence[Sequence[float]]],
+                       title: str = "", xlabel: str = "w1", ylabel: str = "w2", minimum=None,
+                       figsize=(6.4, 2.8)):
+    """One panel per entry of ``paths``: the contours of a two-parameter loss and that optimizer's path.
+
+    ``losses[i][j]`` is the loss at ``(w1_grid[j], w2_grid[i])``; each path is a list of (w1, w2)
+    points, the start first. Contour levels are log-spaced, so a narrow valley shows its floor.
+    """
+    import numpy as np
+
+    z = np.asarray(losses, dtype=float)
+    positive = z[z > 0]
+    levels = np.geomspace(positive.min(), positive.max(), 12) if positive.size else 12
+    fig, axes = plt.subplots(1, len(paths), figsize=figsize, sharex=True, sharey=True, squeeze=False)
+    for i, (ax, (name, path)) in enumerate(zip(axes[0], paths.items())):
+        ax.contour(w1_grid, w2_grid, z, levels=levels, colors="0.7", linewidths=0.6)
+        pts = np.asarray(path, dtype=float)
+        ax.plot(pts[:, 0], pts[:, 1], "-", color=f"C{i}", lw=1, marker="o", ms=1.5)
+        ax.plot(*pts[0], "ks", ms=4)
+        if minimum is not None:
+            ax.plot(*minimum, "k*", ms=8)
+        ax.set_title(name, fontsize=9, color=f"C{i}")
+        ax.set_xlabel(xlabel)
+        ax.tick_params(labelsize=8)
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][0].set(xlim=(min(w1_grid), max(w1_grid)), ylim=(min(w2_grid), max(w2_grid)))
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
