@@ -13,11 +13,12 @@ from typing import NamedTuple
 import torch
 
 from course_utils.exercises.trial import Trial, checker
-from course_utils.exercises.verdict import PASS, CheckResult, close, first_difference, fmt, hint, index_text, kind_of
+from course_utils.exercises.verdict import (PASS, CheckResult, close, first_difference, fmt, hint, index_text,
+                                            kind_of)
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
-    """One Adam step for one tensor: return the new (param, exp_avg, exp_avg_sq); ``step`` counts from 1."""
+    """One Adam step for one tensor: return the new (param, exp_avg, exp_avg_sq); step counts from 1."""
     beta1, beta2 = betas
     exp_avg = beta1 * exp_avg + (1 - beta1) * grad  # running average of the gradient
     exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad**2  # ... and of its square, elementwise
@@ -30,7 +31,6 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
 SOLUTION = adam_step
 QUANTITIES = ("exp_avg", "exp_avg_sq", "param")
 BUILT_INS = ("Adam", "AdamW", "adam", "optim")
-DEFAULTS = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)  # torch.optim.Adam's
 
 
 class Case(NamedTuple):

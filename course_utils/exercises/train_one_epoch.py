@@ -16,7 +16,7 @@ from course_utils.exercises.verdict import PASS, CheckResult, close, fmt, hint, 
 
 
 def train_one_epoch(model, batches, loss_fn, opt, scheduler=None):
-    """One pass over ``batches``; returns the mean of the batch losses as a Python float."""
+    """One pass over batches; return the mean of the batch losses as a Python float."""
     model.train()  # dropout and batch norm behave as in training
     total, count = 0.0, 0
     for X, y in batches:
