@@ -63,7 +63,7 @@ WRONG = {  # kind -> (learner code, a fragment the hint must contain)
                      "    param = param - lr * m_hat / (v_hat.sqrt() + eps)\n" + M + V + RETURN,
                      "from before this step's gradient"),
     "step plus one": (answer(hats="    m_hat = exp_avg / (1 - beta1**(step + 1))\n"
-                                  "    v_hat = exp_avg_sq / (1 - beta2**(step + 1))\n"), "plus one"),
+                                  "    v_hat = exp_avg_sq / (1 - beta2**(step + 1))\n"), "uses step + 1"),
     "step minus one": (answer(hats="    t = step - 1\n    m_hat = exp_avg / (1 - beta1**t)\n"
                                    "    v_hat = exp_avg_sq / (1 - beta2**t)\n"), "step − 1"),
     "beta times step": (answer(hats="    m_hat = exp_avg / (1 - beta1 * step)\n"
