@@ -6,7 +6,7 @@ from torch import nn
 from course_utils.exercises import HINT, NOT_DONE, PASS
 from course_utils.exercises.loop_watch import SETUPS, run
 from course_utils.exercises.train_one_epoch import check_train_one_epoch, train_one_epoch
-from learner_code import define, short_time_limit  # noqa: F401  (a fixture)
+from learner_code import define, expect_hint, expect_pass, short_time_limit  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.usefixtures("fashion_test_images", "one_thread")
 
@@ -70,7 +70,7 @@ WRONG = {  # kind -> (learner code, a fragment the hint must contain)
     "backward twice": (loop(body="        opt.zero_grad()\n" + FORWARD + "        loss.backward(retain_graph=True)\n"
                             "        loss.backward()\n        opt.step()\n"), "`loss.backward()` ran 12 times"),
     "own optimizer": (loop(body="        own = torch.optim.SGD(model.parameters(), lr=0.05)\n        own.zero_grad()\n"
-                           + FORWARD + "        loss.backward()\n        own.step()\n"), "not an optimizer of your own"),
+                           + FORWARD + "        loss.backward()\n        own.step()\n"), "of your own"),
     "step without parentheses": (loop(body="        opt.zero_grad()\n" + FORWARD + "        loss.backward()\n"
                                       "        opt.step\n"), "`opt.step()` never ran"),
     "forward under no_grad": (loop(body="        opt.zero_grad()\n        with torch.no_grad():\n"
@@ -130,16 +130,12 @@ def fashion_test_images():
 @pytest.mark.parametrize("kind", WRONG)
 def test_wrong_loops_never_pass(kind, capsys, short_time_limit):
     source, fragment = WRONG[kind]
-    result = check_train_one_epoch(define(source, **NOTEBOOK_7))
-    printed = capsys.readouterr().out
-    assert result.status == HINT and "Traceback" not in printed
-    assert fragment in result.message, result.message
+    expect_hint(check_train_one_epoch, source, fragment, capsys, **NOTEBOOK_7)
 
 
 @pytest.mark.parametrize("kind", CORRECT)
-def test_right_loops_pass(kind, capsys):
-    result = check_train_one_epoch(define(CORRECT[kind], **NOTEBOOK_7))
-    assert result.status == PASS, str(result)
+def test_right_loops_pass(kind):
+    expect_pass(check_train_one_epoch, CORRECT[kind], **NOTEBOOK_7)
 
 
 def test_stub_and_no_return_are_not_done():

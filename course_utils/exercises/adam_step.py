@@ -267,11 +267,8 @@ def check_adam_step(adam_step: Trial) -> CheckResult:
                 hint("your three values are right, but not in this order: return "
                      "`param, exp_avg, exp_avg_sq`.")
             hint(_explain(quantity, steps, adam_step))
-    notes = ()
-    used = adam_step.uses(*BUILT_INS)
-    if used:
-        notes = (f"your answer uses `{used[0]}`. That gives the right numbers; the exercise meant the "
-                 f"formulas by hand (two running averages, their bias correction, the update).",)
+    notes = adam_step.by_hand_note(BUILT_INS, "the formulas by hand: the two running averages, their "
+                                              "bias correction, then the update.")
     shapes = ", ".join(str(c.shape) for c in CASES)
     return CheckResult(PASS, f"your Adam step equals torch.optim.Adam's in exp_avg, exp_avg_sq and the "
                              f"parameter, over {len(steps)} steps on tensors of shapes {shapes}, with "
