@@ -12,9 +12,10 @@ In a notebook::
 Each exercise module (``quadratic``, ``tanh_grad``, ``mse``, ``cross_entropy``, ``adam_step``,
 ``train_one_epoch``) holds everything about its exercise: constants, the reference solution written
 as a learner would, the recognised mistakes, the check, and helpers its notebook uses; it ends with
-``SOLUTION = <reference function>`` and ``CHECK = <check function>``. :data:`EXERCISES` below lists them: adding an exercise is adding
-one module and its name here. The shared machinery is in ``verdict`` (what a check says) and ``trial``
-(running the learner's code); CONTRIBUTING.md ("How to add an exercise") walks through it.
+``SOLUTION = <reference function>`` and ``CHECK = <check function>``. :data:`EXERCISES` below lists
+them: adding an exercise is adding one module and its name here. The shared machinery is in
+``verdict`` (what a check says) and ``trial`` (running the learner's code); CONTRIBUTING.md ("How to
+add an exercise") walks through it.
 """
 from __future__ import annotations
 
