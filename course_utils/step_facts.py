@@ -159,18 +159,20 @@ def _forward(before, after, book, setup, outcome):
             facts.append(("forward.overflow", {}))
     if previous is not None:
         switched = book.loss_training is not None and after.training != book.loss_training
+        mode_matters = switched and bool(setup.random_layers or setup.norm_layers)
         if switched:
             facts.append(("forward.mode_switched", {"mode": "train" if after.training else "eval"}))
-        if book.loss_at_step != book.steps:
-            facts.append(("forward.moved_by_step" if not _same(loss, previous) else "forward.step_kept_loss", {}))
-        elif not _same(loss, previous):
-            if not switched:
-                dropout = after.training and setup.random_layers
-                facts.append(("forward.dropout" if dropout else "forward.changed_elsewhere", {}))
-        elif not book.graph_used:
-            facts.append(("forward.graph_replaced", {}))
+        if _same(loss, previous):
+            facts.append(("forward.step_kept_loss" if book.loss_at_step != book.steps else "forward.same_loss", {}))
+        elif book.loss_at_step != book.steps:
+            facts.append(("forward.moved_and_mode" if mode_matters else "forward.moved_by_step", {}))
+        elif mode_matters:
+            facts.append(("forward.mode_changed_loss", {}))
         else:
-            facts.append(("forward.same_loss", {}))
+            facts.append(("forward.dropout" if after.training and setup.random_layers
+                          else "forward.changed_elsewhere", {}))
+        if not book.graph_used:
+            facts.append(("forward.graph_replaced", {}))
     if after.training is False and (setup.random_layers or setup.norm_layers):
         facts.append(("forward.eval_mode", {}))
     elif after.training and setup.norm_layers and book.forwards == 0:

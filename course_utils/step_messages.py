@@ -25,12 +25,14 @@ MESSAGES: dict[str, str] = {
     "forward.nan_params": " The loss is not finite because the parameters are not: training diverged. Reset and "
                           "use a smaller learning rate.",
     "forward.overflow": " The loss is not a finite number: it overflowed. The parameters or the inputs are too large.",
-    "forward.mode_switched": " The model is in {mode} mode now, not the mode of the previous forward(): Dropout "
-                             "and BatchNorm behave differently in the two modes, so the loss went from {losses[0]} "
-                             "to {losses[1]} although no step() ran.",
+    "forward.mode_switched": " The model is in {mode} mode now, not in the mode of the previous forward().",
+    "forward.mode_changed_loss": " Its Dropout / BatchNorm layers work differently in the two modes, so the loss went "
+                                 "from {losses[0]} to {losses[1]} although no step() ran.",
+    "forward.moved_and_mode": " The loss went from {losses[0]} to {losses[1]}: step() moved the parameters, and the "
+                              "mode change altered what Dropout / BatchNorm do.",
     "forward.moved_by_step": " The loss went from {losses[0]} to {losses[1]} because step() moved the parameters.",
-    "forward.step_kept_loss": " step() moved the parameters since the previous forward(), yet the loss is still "
-                              "{losses[1]} to every digit float32 keeps: the move was too small to show.",
+    "forward.step_kept_loss": " step() ran since the previous forward(), yet the loss is still {losses[1]} to every "
+                              "digit float32 keeps: the move was too small to show in the loss.",
     "forward.dropout": " Same parameters as the previous forward(), yet the loss went from {losses[0]} to "
                        "{losses[1]}: in train mode Dropout drops a different random set of values on every "
                        "forward(). (model.eval() switches that off.)",
@@ -39,8 +41,9 @@ MESSAGES: dict[str, str] = {
                                  "the model uses).",
     "forward.graph_replaced": " The previous loss's graph was never used by backward(); it is simply replaced.",
     "forward.same_loss": " Same parameters as the previous forward(), so the same loss.",
-    "forward.eval_mode": " Note: the model is in eval mode (model.eval()), so Dropout is off and BatchNorm uses its "
-                         "running averages. Training normally runs in train mode: call model.train().",
+    "forward.eval_mode": " Note: the model is in eval mode (model.eval()): its Dropout / BatchNorm layers work as "
+                         "for testing (nothing dropped; running averages instead of the batch's statistics). "
+                         "Training normally runs in train mode: call model.train().",
     "forward.batchnorm_stats": " In train mode every forward() also updates BatchNorm's running mean and "
                                "variance: buffers, not parameters, so no optimizer touches them.",
     # zero_grad()
