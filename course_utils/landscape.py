@@ -45,48 +45,55 @@ def loss_curve(model, loss_fn, X, y, w: torch.Tensor, num: int = 241):
     return grid.tolist(), losses
 
 
+def _lowest_point(model, loss_fn, X, y, numbers, start):
+    """Where L-BFGS, started at ``start``, finds the loss lowest (the numbers are moved and left there)."""
+    params = list({id(t): t for t, _ in numbers}.values())
+    grads = [p.grad for p in params]
+    search = torch.optim.LBFGS(params, lr=1, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        search.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        return loss
+
+    try:
+        with torch.enable_grad():
+            search.step(closure)
+        point = [float(t.detach().reshape(-1)[i]) for t, i in numbers]
+    finally:
+        for p, g in zip(params, grads):
+            p.grad = g
+    far = 1e3 * max(1.0, *(abs(v) for v in start))
+    return point if all(math.isfinite(v) and abs(v) < far for v in point) else None
+
+
 def loss_surface(model, loss_fn, X, y, numbers, num: int = 41):
     """``(grid1, grid2, Z)`` with ``Z[j][i]`` the loss at (grid1[i], grid2[j]).
 
     ``numbers`` are two ``(tensor, flat index)`` pairs naming the two numbers to vary. The square
-    grid is centred between the start and the best point of a coarse first pass, and is widened
-    until that best point lies inside it."""
+    grid (equal scales, so a stretched bowl looks stretched) covers the start and the lowest point
+    that L-BFGS finds from there; without one, a square of half-width 3 around the start."""
     starts = [t.detach().clone() for t, _ in numbers]
     origin = [float(t.detach().reshape(-1)[i]) for t, i in numbers]
-
-    def set_to(a, b):
-        for (t, i), v in zip(numbers, (a, b)):
-            t.view(-1)[i] = v
-
-    def grid_at(center, span, n):
-        g1 = torch.linspace(center[0] - span, center[0] + span, n).tolist()
-        g2 = torch.linspace(center[1] - span, center[1] + span, n).tolist()
-        Z = []
-        for b in g2:
-            row = []
-            for a in g1:
-                set_to(a, b)
-                row.append(_evaluate(model, loss_fn, X, y))
-            Z.append(row)
-        return g1, g2, Z
-
-    span = max(3.0, 3 * max(abs(v) for v in origin))
     try:
+        best = _lowest_point(model, loss_fn, X, y, numbers, origin) or origin
         with torch.no_grad():
-            center = origin
-            for _ in range(3):
-                g1, g2, Z = grid_at(center, span, 21)  # coarse: where is the minimum?
-                flat = [v for row in Z for v in row]
-                best = _finite_argmin(flat)
-                j, i = divmod(best, 21)
-                if 0 < i < 20 and 0 < j < 20:
-                    break
-                span *= 3
-            best_point = (g1[i], g2[j])
-            center = [(o + b) / 2 for o, b in zip(origin, best_point)]
-            half = max(abs(o - b) for o, b in zip(origin, best_point)) / 2
-            span = max(1.4 * half + 0.5, 1.0)
-            return grid_at(center, span, num)
+            for (t, _), s in zip(numbers, starts):
+                t.copy_(s)
+            center = [(o + b) / 2 for o, b in zip(origin, best)]
+            half = max(abs(o - b) for o, b in zip(origin, best)) / 2
+            span = 1.3 * half + 0.5 if half > 0 else 3.0
+            grids = [torch.linspace(c - span, c + span, num).tolist() for c in center]
+            Z = []
+            for b in grids[1]:
+                row = []
+                for a in grids[0]:
+                    for (t, i), v in zip(numbers, (a, b)):
+                        t.view(-1)[i] = v
+                    row.append(_evaluate(model, loss_fn, X, y))
+                Z.append(row)
+            return grids[0], grids[1], Z
     except Exception:
         return None
     finally:
