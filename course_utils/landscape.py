@@ -83,7 +83,7 @@ def loss_surface(model, loss_fn, X, y, numbers, num: int = 41):
                 t.copy_(s)
             center = [(o + b) / 2 for o, b in zip(origin, best)]
             half = max(abs(o - b) for o, b in zip(origin, best)) / 2
-            span = 1.3 * half + 0.5 if half > 0 else 3.0
+            span = 1.5 * half + 1.0 if half > 0 else 3.0
             grids = [torch.linspace(c - span, c + span, num).tolist() for c in center]
             Z = []
             for b in grids[1]:

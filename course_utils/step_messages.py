@@ -153,10 +153,13 @@ def fmt(x: float | None, digits: int = 4) -> str:
 
 def fmt_pair(a: float | None, b: float | None, digits: int = 4) -> tuple[str, str]:
     """Both numbers with the fewest digits (at least ``digits``, at most 9) that tell them apart."""
-    for d in range(digits, 10):
-        pair = fmt(a, d), fmt(b, d)
-        if pair[0] != pair[1] or a == b:
-            return pair
+    pair = fmt(a, digits), fmt(b, digits)
+    if pair[0] != pair[1] or a == b or a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
+        return pair
+    for d in range(digits + 1, 10):  # trailing zeros kept, so both show the same number of digits
+        pair = f"{a:#.{d}g}", f"{b:#.{d}g}"
+        if pair[0] != pair[1]:
+            break
     return pair
 
 
