@@ -42,6 +42,8 @@ def naive_view(widget: StepperWidget) -> bytes:
     """What a straightforward implementation does: build a new figure per click and save it."""
     view = step_views.view_for(widget.stepper)
     view.show(step_views.Frame.of(widget.stepper, widget.layer.value if widget.layer else None))
+    for artist in view.moving:
+        artist.set_animated(False)  # savefig draws everything, as a one-off figure would
     return step_views.figure_png(view.fig)
 
 

@@ -85,7 +85,7 @@ def test_module_widget_bars_histogram_and_loss():
     wd = lenet_widget()
     assert isinstance(wd.view, step_views.GradientView) and wd.layer.value == "fc3.weight"
     empty = bytes(wd.image.value)
-    assert shown(wd, "grad_norm") is None and all(t.get_visible() for t in wd.view.none_texts)
+    assert shown(wd, "grad_norm") is None and "every .grad\nis None" == wd.view.grad_bars.note.get_text()
     wd.click("forward")
     wd.click("backward")
     assert shown(wd, "grad_norm") > 0 and shown(wd, "fc3.weight.grad") > 0
@@ -93,6 +93,7 @@ def test_module_widget_bars_histogram_and_loss():
     assert after_backward != empty
     heights = [b.get_width() for b in wd.view.bars]
     assert all(h > 0 for h in heights) and not any(t.get_visible() for t in wd.view.none_texts)
+    assert wd.view.grad_bars.note.get_text() == ""
     wd.layer.value = "conv1.weight"  # the dropdown redraws the histogram
     assert wd.view.hist_title.get_text() == "values of conv1.weight.grad"
     assert wd.view.stairs.get_data().values.sum() == 450  # every entry of the (6, 3, 5, 5) gradient

@@ -70,12 +70,16 @@ class TensorBars:
         ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
 
     def show(self, values, note: str = "") -> None:
-        """``values`` maps name → number or None (None: the word "None" instead of a bar)."""
+        """``values`` maps name → number or None (None: the word "None" instead of a bar; one note
+        when every value is None)."""
         values = values or {}
+        every = bool(values) and all(v is None for v in values.values())
         for bar, text, name in zip(self.bars, self.none_texts, self.names):
             v = values.get(name)
             bar.set_width(v if v is not None and math.isfinite(v) else 0.0)
-            text.set_visible(name in values and v is None)
+            text.set_visible(name in values and v is None and not every)
+        if every and not note:
+            note = "every .grad\nis None"
         shown = [v for v in values.values() if v is not None and math.isfinite(v)]
         if shown:  # keep the old scale while nothing is there
             self.top = sticky_top(self.top, max(shown))
@@ -99,7 +103,8 @@ class GradientView(CachedView):
         self.grad_bars = TensorBars(self, self.ax_grad, self.names, COLORS["bars"], "‖.grad‖")
         self.step_bars = TensorBars(self, self.ax_step, self.names, COLORS["delta"], "‖Δ‖ = ‖after − before‖",
                                     labels=False)
-        self.titles = {ax: ax.set_title("", fontsize=FONT["title"])
+        # the titles change with every click: drawn with the moving parts, never in the cached background
+        self.titles = {ax: self.animate(ax.set_title("", fontsize=FONT["title"]))
                        for ax in (self.ax_grad, self.ax_step, self.ax_hist, self.ax_loss)}
         ax = self.ax_hist
         self.stairs = self.animate(ax.stairs([0.0], [0.0, 1.0], fill=True, color=COLORS["hist"], alpha=0.9))
@@ -128,9 +133,6 @@ class GradientView(CachedView):
     @property
     def hist_title(self):
         return self.titles[self.ax_hist]
-
-    def background_key(self) -> tuple:
-        return super().background_key() + tuple(t.get_text() + t.get_color() for t in self.titles.values())
 
     def _title(self, ax, text: str, changed: bool) -> None:
         self.titles[ax].set_text(text)
