@@ -10,7 +10,8 @@ One weight gets :class:`ScalarStepView` (loss curve, tangent, step arrow), two n
 :class:`ContourStepView` (loss contours, the optimizer's path), a network :class:`GradientView`
 (‖grad‖ and ‖Δ‖ per tensor, a gradient histogram, the loss per forward pass). No ipywidgets here.
 """
-from course_utils.step_views.base import CachedView, Frame, figure_png
+from course_utils.step_views.base import Frame, figure_png
+from course_utils.step_views.cached import CachedView
 from course_utils.step_views.contour import ContourStepView
 from course_utils.step_views.network import GradientView
 from course_utils.step_views.scalar import ScalarStepView

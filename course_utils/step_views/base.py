@@ -1,5 +1,5 @@
 """What every step-through view shares: the frame it draws, its figure, fonts that read at the
-default zoom, the cached PNG drawing, and text placement that covers nothing.
+default zoom, and text placement that covers nothing (the cached drawing is in ``cached``).
 
 The figures are opaque white PNGs, so they read the same in JupyterLab's light and dark themes;
 fonts are 9.5–11 pt at 100 dpi (13–15 px), shown at their own pixel size by the widget.
@@ -7,8 +7,6 @@ fonts are 9.5–11 pt at 100 dpi (13–15 px), shown at their own pixel size by 
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from dataclasses import dataclass, field
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -115,127 +113,3 @@ def place_text(text, candidates, obstacles, renderer, inside) -> bool:
                 and not overlaps(box, obstacles)):
             return True
     return False
-
-
-def _signature(artist):
-    """What a drawn artist looks like, to tell whether its panel must be repainted."""
-    import numpy as np
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Rectangle, StepPatch
-    from matplotlib.text import Annotation, Text
-
-    if not artist.get_visible():
-        return None
-    if isinstance(artist, Annotation):
-        patch = artist.arrow_patch
-        return (artist.get_text(), tuple(artist.xy), tuple(artist.xyann), tuple(patch.get_edgecolor()),
-                patch.get_linestyle())
-    if isinstance(artist, Text):
-        return (artist.get_text(), tuple(artist.get_position()), str(artist.get_color()), artist.get_ha(),
-                artist.get_va(), artist.get_fontweight())
-    if isinstance(artist, Line2D):
-        return (np.asarray(artist.get_xdata(), float).tobytes(), np.asarray(artist.get_ydata(), float).tobytes(),
-                str(artist.get_color()))
-    if isinstance(artist, Rectangle):
-        return (tuple(artist.get_xy()), artist.get_width(), artist.get_height(), tuple(artist.get_facecolor()))
-    if isinstance(artist, StepPatch):
-        data = artist.get_data()
-        return (np.asarray(data.values).tobytes(), np.asarray(data.edges).tobytes())
-    return object()  # unknown kind: always repainted
-
-
-class CachedView:
-    """A figure built once and updated in place. Subclasses create their artists, mark the ones that
-    change with :meth:`animate`, and move them in ``show(frame)``. :meth:`png` repaints only the
-    panels whose moving artists changed, over a cached background, and redraws the background only
-    when :meth:`background_key` changes (an axis range). ``static=True`` builds an ordinary figure
-    instead (for one-off pictures)."""
-
-    def __init__(self, fig: Figure, static: bool = False):
-        self.fig, self.static = fig, static
-        self.moving: list = []
-        self._background = self._background_key = None
-        self._regions: dict | None = None  # axes -> display box to repaint (its title included)
-        self._painted: dict = {}  # axes -> signatures of its moving artists as last painted
-
-    def animate(self, *artists):
-        """Register artists that change from click to click; returns the first (for chaining)."""
-        for artist in artists:
-            artist.set_animated(not self.static)
-            self.moving.append(artist)
-        return artists[0] if len(artists) == 1 else artists
-
-    def background_key(self) -> tuple:
-        """What the cached background depends on: every axis range."""
-        return tuple((ax.get_xlim(), ax.get_ylim()) for ax in self.fig.axes)
-
-    @property
-    def renderer(self):
-        return self.fig.canvas.get_renderer()
-
-    def _region_boxes(self) -> dict | None:
-        """A box per axes holding moving artists: the axes and a band above for its title; None
-        (repaint everything) when two boxes would overlap or an artist belongs to no axes."""
-        from matplotlib.transforms import Bbox
-
-        if any(a.axes is None for a in self.moving):
-            return None
-        band = 2.2 * FONT["title"] * self.fig.dpi / 72
-        boxes = {}
-        for ax in dict.fromkeys(a.axes for a in self.moving):
-            b = ax.bbox
-            boxes[ax] = Bbox.from_extents(b.x0 - 3, b.y0 - 3, b.x1 + 3, b.y1 + band)
-        values = list(boxes.values())
-        if any(p.overlaps(q) for i, p in enumerate(values) for q in values[i + 1:]):
-            return None
-        return boxes
-
-    def _signatures(self) -> dict:
-        out = {}
-        for artist in self.moving:
-            out.setdefault(artist.axes, []).append(_signature(artist))
-        return out
-
-    def png(self) -> bytes:
-        """The current picture as PNG bytes."""
-        if self.static:
-            return figure_png(self.fig)
-        canvas, key = self.fig.canvas, self.background_key()
-        signatures = self._signatures()
-        if key != self._background_key:
-            canvas.draw()  # everything except the animated artists
-            self._background, self._background_key = canvas.copy_from_bbox(self.fig.bbox), key
-            self._regions, dirty = self._region_boxes(), set(signatures)
-        elif self._regions is None:
-            canvas.restore_region(self._background)
-            dirty = set(signatures)
-        else:
-            dirty = {ax for ax, sig in signatures.items() if self._painted.get(ax) != sig}
-            height = self.fig.bbox.height
-            for ax in dirty:  # Agg counts rows from the top
-                b = self._regions[ax]
-                canvas.restore_region(self._background, bbox=(b.x0, height - b.y1, b.x1, height - b.y0), xy=(0, 0))
-        for artist in self.moving:
-            if artist.axes in dirty and artist.get_visible():
-                self.fig.draw_artist(artist)
-        self._painted = signatures
-        return _canvas_png(self.fig)
-
-
-def _chunk(tag: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-
-def _canvas_png(fig) -> bytes:
-    """PNG of what is on the (already drawn) Agg canvas: RGB rows without PNG's per-row filters and
-    zlib's fastest level, about three times quicker than a general encoder on a flat-coloured plot,
-    at about the same size."""
-    import numpy as np
-
-    width, height = fig.canvas.get_width_height(physical=True)
-    rgba = np.asarray(fig.canvas.buffer_rgba()).reshape(height, width, 4)
-    rows = np.zeros((height, 1 + 3 * width), np.uint8)  # a leading 0 per row: "no filter"
-    rows[:, 1:] = rgba[:, :, :3].reshape(height, 3 * width)
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
-            + _chunk(b"IEND", b""))

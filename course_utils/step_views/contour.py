@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 
-from course_utils.step_views.base import (COLORS, DPI, FONT, CachedView, Frame, new_figure, place_text, style_axes,
-                                          text_box)
+from course_utils.step_views.base import COLORS, DPI, FONT, Frame, new_figure, place_text, style_axes, text_box
+from course_utils.step_views.cached import CachedView
 
 
 def _xy(tensors: dict, names) -> list[float] | None:

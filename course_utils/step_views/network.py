@@ -7,7 +7,8 @@ import math
 import numpy as np
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from course_utils.step_views.base import COLORS, DPI, FONT, CachedView, Frame, new_figure, style_axes
+from course_utils.step_views.base import COLORS, DPI, FONT, Frame, new_figure, style_axes
+from course_utils.step_views.cached import CachedView
 
 CHANGED = {"color": COLORS["step"], "fontweight": "bold"}
 PLAIN = {"color": COLORS["text"], "fontweight": "normal"}

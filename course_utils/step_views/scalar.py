@@ -6,8 +6,8 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox
 
-from course_utils.step_views.base import (COLORS, DPI, FONT, CachedView, Frame, new_figure, place_text, style_axes,
-                                          text_box)
+from course_utils.step_views.base import COLORS, DPI, FONT, Frame, new_figure, place_text, style_axes, text_box
+from course_utils.step_views.cached import CachedView
 
 
 def _short(x: float) -> str:

@@ -2,7 +2,8 @@
 (GitHub, nbviewer, a PDF): the cell after a widget shows what the clicks would have shown."""
 from __future__ import annotations
 
-from course_utils.step_views.base import COLORS, FONT, CachedView, Frame, new_figure
+from course_utils.step_views.base import COLORS, FONT, Frame, new_figure
+from course_utils.step_views.cached import CachedView
 from course_utils.step_views.contour import ContourStepView
 from course_utils.step_views.network import TensorBars, norm
 from course_utils.step_views.scalar import ScalarStepView
