@@ -29,7 +29,8 @@ TIPS = {
 STYLE = """<style>
 .course-stepper-state table {border-collapse: collapse; font-family: monospace; font-size: 13px}
 .course-stepper-state td {padding: 1px 10px 1px 0; white-space: nowrap}
-.course-stepper-optim {font-size: 13px; line-height: 1.35; opacity: 0.85; white-space: normal}
+.course-stepper-state *, .course-stepper-optim * {line-height: 1.35}
+.course-stepper-optim {font-size: 13px; opacity: 0.85; white-space: normal; margin-top: 6px}
 .course-stepper-log .cs-event {font-size: 13px; line-height: 1.35; margin: 2px 0; padding: 2px 6px;
   border-left: 4px solid #2a8a45}
 .course-stepper-log .cs-warn {border-left-color: #d1560f; background: rgba(209, 86, 15, 0.12)}
@@ -77,9 +78,9 @@ class StepperWidget:
         self.image.layout = widgets.Layout(width=f"{width}px", max_width="100%")  # crisp: never upscaled
         controls = [self.run_count, self.run_button, self.reset_button] + ([self.layer] if self.layer else [])
         side = widgets.VBox([self.state_html, self.optim_html])
-        if self.layer is None:  # a small figure: the values sit beside it
-            side.layout = widgets.Layout(margin="30px 0 0 16px", width="330px")
-            middle = [widgets.HBox([self.image, side])]
+        if self.layer is None:  # a small figure: the values sit beside it, or below when there is no room
+            side.layout = widgets.Layout(margin="24px 0 0 16px", width="340px")
+            middle = [widgets.Box([self.image, side], layout=widgets.Layout(flex_flow="row wrap"))]
         else:
             middle = [self.image, side]
         return widgets.VBox([widgets.HTML(STYLE), widgets.HBox(list(self.buttons.values())),

@@ -97,7 +97,7 @@ class GradientView(CachedView):
         super().__init__(new_figure(9.4, 6.0, dpi))
         self.names = list(names)
         fig = self.fig
-        grid = fig.add_gridspec(2, 2, left=0.15, right=0.98, bottom=0.09, top=0.93, wspace=0.12, hspace=0.5,
+        grid = fig.add_gridspec(2, 2, left=0.15, right=0.98, bottom=0.09, top=0.93, wspace=0.3, hspace=0.5,
                                 height_ratios=[1.25, 1])
         self.ax_grad, self.ax_step = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
         self.ax_hist, self.ax_loss = fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])

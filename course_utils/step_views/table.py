@@ -25,6 +25,7 @@ def state_rows(frame: Frame, chosen: str | None = None) -> list[tuple[str, str, 
     small = sum(v.numel() for v in e.params.values()) <= SMALL
     rows = []
     if small:
+        one = len(frame.names) == 1 and e.params[frame.names[0]].numel() == 1  # no name needed before buffers
         for name in frame.names:
             for label, v in _numbers(name, e.params[name]):
                 rows.append((label, label, v))
@@ -34,13 +35,14 @@ def state_rows(frame: Frame, chosen: str | None = None) -> list[tuple[str, str, 
             for key, value in e.optim.get(name, {}).items():
                 if key != "step":
                     for label, v in _numbers(name, value):
-                        rows.append((f"{label}.{BUFFER_LABELS.get(key, key)}", f"{label}.{key}", v))
+                        rows.append((("" if one else f"{label}.") + BUFFER_LABELS.get(key, key), f"{label}.{key}", v))
             if e.implied and name in e.implied:
                 for label, v in _numbers(name, e.implied[name]):
-                    rows.append((f"{label}: last step's move", f"{label}.move", v))
+                    rows.append((("" if one else f"{label}: ") + "last step's move", f"{label}.move", v))
             if frame.next_values and not e.grad_stale:
                 for (label, new), (_, old) in zip(_numbers(name, frame.next_values[name]), _numbers(name, e.params[name])):
-                    rows.append((f"{label}: next step() would move", f"{label}.next", new - old))
+                    rows.append((("" if one else f"{label}: ") + "next step() would move", f"{label}.next",
+                                 new - old))
     else:
         grads = [g for g in e.grads.values() if g is not None]
         rows.append(("‖all grads‖", "grad_norm", sum(norm(g) ** 2 for g in grads) ** 0.5 if grads else None))
@@ -54,7 +56,7 @@ def state_rows(frame: Frame, chosen: str | None = None) -> list[tuple[str, str, 
             rows.append((f"‖{chosen}: last step's move‖", f"{chosen}.move", norm(e.implied[chosen])))
     steps = {entry["step"] for entry in e.optim.values() if "step" in entry}
     if steps:
-        rows.append(("optimizer's step count t", "optim_step", float(max(steps))))
+        rows.append(("optimizer's step t", "optim_step", float(max(steps))))
     rows.append(("loss" + (" (before the step)" if e.loss_stale else ""), "loss", e.loss))
     rows.append(("steps taken", "steps", float(e.steps)))
     return rows
