@@ -4,7 +4,7 @@
     python benchmarks/bench_notebooks.py notebooks/05_*.ipynb --repeat 2
 
 Targets on a 2-core CPU laptop: at most 2 minutes per notebook and 6 minutes for the whole course;
-at most 1.5 GB peak memory per notebook (that limit is also a test, tests/test_quality.py).
+at most 1.5 GB peak memory per notebook (that limit is also checked by scripts/check_notebooks.py --run).
 Notebooks are executed in memory; the files are not modified. Timings on a shared machine are noisy:
 report them as measured, with the load average printed below the table.
 """

@@ -1,7 +1,7 @@
 """Matplotlib figures for the course. Each helper takes data as arguments and returns the figure."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 
@@ -25,10 +25,9 @@ def plot_history(history: Mapping[str, Sequence[float]], title: str = "", xlabel
     return fig
 
 
-def plot_quadratic_fit(x, y, fits: Mapping[str, Sequence[float]], x_new: float | None = None,
-                       title: str = ""):
-    """The data points and one curve w1·x² + w2·x + b per entry of ``fits`` (label → (w1, w2, b)).
-    ``x_new`` marks each curve's prediction there."""
+def plot_fit(x, y, curves: Mapping[str, Callable], x_new: float | None = None, title: str = ""):
+    """The data points and one curve per entry of ``curves`` (label → function of x, applied to a
+    NumPy grid). ``x_new`` marks each curve's prediction there."""
     import numpy as np
 
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -36,10 +35,10 @@ def plot_quadratic_fit(x, y, fits: Mapping[str, Sequence[float]], x_new: float |
     grid = np.linspace(0, right, 200)
     fig, ax = plt.subplots(figsize=(6, 3))
     ax.scatter(x, y, color="black", zorder=3, label="data")
-    for label, (w1, w2, b) in fits.items():
-        line, = ax.plot(grid, w1 * grid**2 + w2 * grid + b, lw=1.8, label=label)
+    for label, curve in curves.items():
+        line, = ax.plot(grid, curve(grid), lw=1.8, label=label)
         if x_new is not None:
-            y_new = w1 * x_new**2 + w2 * x_new + b
+            y_new = float(curve(x_new))
             ax.plot([x_new], [y_new], "o", mfc="white", color=line.get_color())
             ax.annotate(f"{y_new:.3f}", (x_new, y_new), textcoords="offset points", xytext=(-14, 7),
                         fontsize=8, color=line.get_color())

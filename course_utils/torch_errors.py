@@ -30,6 +30,8 @@ FRAGMENTS: dict[str, tuple[str, ...]] = {
     "unexpected_keyword": ("unexpected keyword argument",),
     "wrong_arguments": ("positional argument",),
     "name_not_defined": ("is not defined",),
+    # a warning, not an error: classify(w.message) works on warnings too
+    "non_leaf_grad": ("that is not a leaf Tensor is being accessed",),
 }
 
 

@@ -15,7 +15,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
 from course_utils import step_views
-from course_utils.explorers import quadratic_figure
+from course_utils.exercises.quadratic import LRS, NUM_EPOCHS, START, explorer_figure
 from course_utils.step_views.table import optimizer_line, state_rows
 from course_utils.stepper import ACTIONS, Event, Stepper, fmt
 
@@ -182,8 +182,9 @@ def step_through(stepper: Stepper, **kwargs) -> StepperWidget:
 
 # ---------------------------------------------------------------- learning-rate explorer
 
-def lr_explorer(train, x, y, start=(0.05, 1.5, 0.05), lrs=(0.001, 0.05, 0.001), num_epochs: int = 200):
-    """Three learning-rate sliders over ``train``; the figure below them retrains on release."""
+def lr_explorer(train, x, y, start=START, lrs=LRS, num_epochs: int = NUM_EPOCHS):
+    """Three learning-rate sliders over ``train``; the figure below them retrains on release.
+    The defaults are notebook 2's (``course_utils.exercises.quadratic``)."""
     from IPython.display import display
 
     build_lr_explorer(train, x, y, start, lrs, num_epochs, show=display)
@@ -205,12 +206,12 @@ def build_lr_explorer(train, x, y, start, lrs, num_epochs: int, show):
     reset = widgets.Button(description="reset", layout=widgets.Layout(width="6em"))
     show(widgets.HBox([widgets.VBox(sliders), reset]))
 
-    fig = quadratic_figure(train, x, y, start, lrs, num_epochs)
+    fig = explorer_figure(train, x, y, start, lrs, num_epochs)
     handle = show(fig, display_id=True)
     plt.close(fig)
 
     def redraw(_change=None):
-        new = quadratic_figure(train, x, y, start, [s.value for s in sliders], num_epochs)
+        new = explorer_figure(train, x, y, start, [s.value for s in sliders], num_epochs)
         handle.update(new)
         plt.close(new)
 

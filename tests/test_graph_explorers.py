@@ -7,7 +7,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from course_utils import explorers, graph, plots, solutions, widgets  # noqa: E402
+from course_utils import graph, plots, widgets  # noqa: E402
+from course_utils.exercises import quadratic  # noqa: E402
 
 
 def test_graph_of_q_has_the_recorded_functions_and_named_leaves():
@@ -59,7 +60,7 @@ class FakeDisplay:
 def test_lr_explorer_shows_a_static_figure_and_retrains_on_slider_change():
     x, y = torch.tensor([1.0, 2, 3, 4]), torch.tensor([2.0, 4, 6, 8])
     show = FakeDisplay()
-    sliders = widgets.build_lr_explorer(solutions.train_quadratic, x, y, (0.05, 1.5, 0.05),
+    sliders = widgets.build_lr_explorer(quadratic.train_quadratic, x, y, (0.05, 1.5, 0.05),
                                           (0.001, 0.05, 0.001), 50, show)
     controls, first = show.shown
     assert isinstance(first, Figure) and "final loss" in first._suptitle.get_text()
@@ -72,14 +73,15 @@ def test_lr_explorer_shows_a_static_figure_and_retrains_on_slider_change():
 
 def test_quadratic_run_losses_fall_with_the_reference():
     x, y = torch.tensor([1.0, 2, 3, 4]), torch.tensor([2.0, 4, 6, 8])
-    history, losses = explorers.quadratic_run(solutions.train_quadratic, x, y, (0.05, 1.5, 0.05),
+    history, losses = quadratic.quadratic_run(quadratic.train_quadratic, x, y, (0.05, 1.5, 0.05),
                                               (0.001, 0.05, 0.001), 200)
     assert len(history) == len(losses) == 200
     assert losses[-1] < losses[0] / 100
 
 
 def test_new_plot_helpers_return_figures():
-    assert isinstance(plots.plot_quadratic_fit([1, 2], [2, 4], {"fit": (0.0, 2.0, 0.0)}, x_new=5), Figure)
+    assert isinstance(quadratic.plot_quadratic_fit([1, 2], [2, 4], {"fit": (0.0, 2.0, 0.0)}, x_new=5), Figure)
+    assert isinstance(plots.plot_fit([1, 2], [2, 4], {"line": lambda x: 2 * x}, x_new=5), Figure)
     assert isinstance(plots.plot_lr_run([1.0, float("nan")], {"w": [1.0, 2.0]}), Figure)
     assert isinstance(plots.plot_curves({"a": [0, 1]}, x=[0, 1], ylim=(0, 2)), Figure)
 
@@ -94,7 +96,7 @@ def test_explorer_in_a_live_kernel_replaces_its_figure_when_a_slider_moves():
         msg_id = kc.execute(
             "import torch\n"
             "from course_utils.widgets import lr_explorer\n"
-            "from course_utils.solutions import train_quadratic\n"
+            "from course_utils.exercises.quadratic import train_quadratic\n"
             "lr_explorer(train_quadratic, torch.tensor([1., 2, 3, 4]), torch.tensor([2., 4, 6, 8]),"
             " num_epochs=50)\n")
         sliders, images = [], []
