@@ -85,13 +85,14 @@ class CachedView:
             return None
         return boxes
 
-    def _texts_inside(self) -> bool:
-        """Every visible moving text lies inside its panel's box (else that paint repaints everything)."""
+    def _texts_inside(self, panels) -> bool:
+        """Every visible moving text of these panels lies inside its panel's box (else that paint
+        repaints everything)."""
         from matplotlib.text import Text
 
         r = self.renderer
         for artist in self.moving:
-            if isinstance(artist, Text) and artist.get_visible() and artist.get_text():
+            if artist.axes in panels and isinstance(artist, Text) and artist.get_visible() and artist.get_text():
                 box, region = artist.get_window_extent(r), self._regions[artist.axes]
                 if box.x0 < region.x0 or box.x1 > region.x1 or box.y0 < region.y0 or box.y1 > region.y1:
                     return False
@@ -108,16 +109,18 @@ class CachedView:
         if self.static:
             return figure_png(self.fig)
         canvas, key = self.fig.canvas, self.background_key()
-        signatures = self._signatures()
-        if key != self._background_key:
+        signatures, fresh = self._signatures(), key != self._background_key
+        if fresh:
             canvas.draw()  # everything except the animated artists
             self._background, self._background_key = canvas.copy_from_bbox(self.fig.bbox), key
-            self._regions, dirty = self._region_boxes(), set(signatures)
-        elif self._regions is None or not (self._texts_fit and self._texts_inside()):
-            canvas.restore_region(self._background)
+            self._regions = self._region_boxes()
+        dirty = set(signatures) if fresh else {ax for ax, sig in signatures.items() if self._painted.get(ax) != sig}
+        fit = self._regions is not None and self._texts_inside(dirty)  # the others are as last painted
+        if fresh or not (fit and self._texts_fit):  # every panel: a new background, or a text ran over
+            if not fresh:
+                canvas.restore_region(self._background)
             dirty = set(signatures)
         else:
-            dirty = {ax for ax, sig in signatures.items() if self._painted.get(ax) != sig}
             height = self.fig.bbox.height
             for ax in dirty:  # Agg counts rows from the top
                 b = self._regions[ax]
@@ -125,8 +128,7 @@ class CachedView:
         for artist in self.moving:
             if artist.axes in dirty and artist.get_visible():
                 self.fig.draw_artist(artist)
-        self._painted = signatures
-        self._texts_fit = self._regions is not None and self._texts_inside()  # else the next paint is full too
+        self._painted, self._texts_fit = signatures, fit  # a text outside its panel: the next paint is full too
         return _canvas_png(self.fig)
 
 
@@ -143,7 +145,7 @@ def _canvas_png(fig) -> bytes:
     width, height = fig.canvas.get_width_height(physical=True)
     rgba = np.asarray(fig.canvas.buffer_rgba()).reshape(height, width, 4)
     rows = np.zeros((height, 1 + 3 * width), np.uint8)  # a leading 0 per row: "no filter"
-    rows[:, 1:] = rgba[:, :, :3].reshape(height, 3 * width)
+    rows[:, 1:].reshape(height, width, 3)[...] = rgba[:, :, :3]  # one copy, into a view
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
             + _chunk(b"IEND", b""))

@@ -182,11 +182,12 @@ class GradientView(CachedView):
         finite = [v for v in losses if np.isfinite(v)]
         if finite:
             lo, hi = min(finite), max(finite)
-            spread = max(hi - lo, 0.002 * abs(hi), 1e-6)  # a loss that barely moves still gets room
+            spread = max(hi - lo, 0.005 * abs(hi), 1e-6)  # room for many small falls before a reframe
             y0, y1 = self.ax_loss.get_ylim() if self._background_key else (np.inf, -np.inf)
             if not (y0 <= lo and hi <= y1 and (y1 - y0) <= 4 * spread):
                 y0, y1 = lo - 0.6 * spread, hi + 0.15 * spread  # room below: losses usually fall
             self.ax_loss.set_ylim(y0, y1)
-        self.ax_loss.set_xlim(0.5, nice_ceiling(max(len(losses), 5)) + 0.5)
+        top = next((n for n in (10, 20, 50, 100, 200, 500) if n >= len(losses)), None) or nice_ceiling(len(losses))
+        self.ax_loss.set_xlim(0.5, top + 0.5)  # a few round ends: the axis rarely changes
         last = f": {losses[-1]:.6g}" if losses else ""
         self._title(self.ax_loss, ("forward() computed the loss" if changed else "loss per forward()") + last, changed)
