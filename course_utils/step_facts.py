@@ -9,97 +9,12 @@ The words live elsewhere (``step_messages``); nothing here calls PyTorch's optim
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import torch
 
+from course_utils.step_state import NOT_STEPPED, Book, Facts, Outcome, Setup, Snapshot
 from course_utils.torch_errors import classify, first_line
-
-# keys that mean "this call was a misuse or failed" (the event's ok is False)
-PROBLEMS = frozenset({
-    "forward.failed", "forward.not_scalar", "forward.nan_input", "forward.nan_params", "forward.overflow",
-    "forward.eval_mode", "zero_grad.unused", "backward.no_loss", "backward.graph_freed",
-    "backward.no_grad_fn", "backward.modified_inplace", "backward.failed", "backward.accumulated",
-    "backward.stale_loss", "backward.nan_input", "step.failed", "step.cleared_unused", "step.no_backward_yet",
-    "step.cleared_since", "step.zero_grads", "step.too_small", "step.diverged", "step.nan_input", "step.reused_grads",
-    "step.old_grads", "step.summed_grads", "step.overshot", "run.failed", "run.diverged", "run.nan_input",
-    "run.loss_up", "run.bad_n", "start.nan_input", "unknown_action"})
-# keys after which run() stops: the call could not be carried out
-FAILURES = frozenset({"forward.failed", "forward.not_scalar", "backward.no_loss", "backward.graph_freed",
-                      "backward.no_grad_fn", "backward.modified_inplace", "backward.failed", "step.failed"})
-# keys after which step() took no step: it failed, or the optimizer skipped every parameter (no .grad)
-NOT_STEPPED = frozenset({"step.failed", "step.cleared_unused", "step.no_backward_yet", "step.cleared_since"})
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The state PyTorch holds, copied to the CPU: parameters, their .grad, the optimizer's buffers."""
-
-    values: dict[str, torch.Tensor]
-    grads: dict[str, torch.Tensor | None]
-    optim: dict[str, dict[str, object]]
-    training: bool | None  # model.training for an nn.Module, None for a plain function
-
-
-@dataclass(frozen=True)
-class Setup:
-    """What stays fixed for one engine: names, the kind of model and optimizer, the data's health."""
-
-    names: tuple[str, ...]
-    scalar: bool
-    bad_input: str | None = None  # e.g. "X holds 3 NaN values": said instead of "lr too large"
-    random_layers: tuple[str, ...] = ()  # Dropout layers: a different result per forward in train mode
-    norm_layers: tuple[str, ...] = ()  # BatchNorm layers: batch statistics vs running averages
-    minimum: float | None = None  # one weight: where the loss curve is lowest
-    optimizer: str = "sgd"  # optim_state.kind()
-    optimizer_name: str = "SGD"
-    plain_sgd: bool = True
-    lr: float = 0.0
-
-
-@dataclass(frozen=True)
-class Book:
-    """What the engine remembers between calls, the history a snapshot cannot show."""
-
-    steps: int = 0  # step() calls that moved a parameter
-    forwards: int = 0
-    backwards: int = 0  # successful backward() calls
-    passes: int = 0  # backward passes summed in .grad since it was last cleared
-    loss: float | None = None  # the latest loss
-    loss_at_step: int = 0  # steps when that loss was computed
-    loss_training: bool | None = None  # the model's mode at that forward()
-    graph_used: bool = False  # backward() already ran through that loss's graph
-    grad_at_step: int | None = None  # steps when the loss behind .grad was computed
-    grad_used: bool = False  # a step() already used the current .grad
-    cleared_unused: bool = False  # zero_grad() threw away gradients no step() had used
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the call itself returned: an exception, or forward()'s loss."""
-
-    error: BaseException | None = None
-    loss: float | None = None
-    not_scalar: bool = False
-
-
-@dataclass(frozen=True)
-class Facts:
-    """The diagnosis of one call: ordered keys, the numbers behind them, and what changed."""
-
-    action: str
-    keys: tuple[str, ...]
-    data: dict = field(default_factory=dict)
-    changed: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not PROBLEMS.intersection(self.keys)
-
-    @property
-    def failed(self) -> bool:
-        return bool(FAILURES.intersection(self.keys))
-
 
 def changes(before: Snapshot, after: Snapshot) -> list[str]:
     """Names of parameters whose values changed, then ``name.grad`` for every changed gradient."""

@@ -15,70 +15,21 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
 
 import torch
 
 from course_utils import optim_state
 from course_utils.landscape import loss_curve, loss_surface
-from course_utils.step_facts import Book, Facts, Outcome, Snapshot, advance, changes, diagnose
+from course_utils.step_facts import advance, changes, diagnose
 from course_utils.step_messages import explain, fmt
-from course_utils.stepper_setup import Checkpoint, check_arguments, make_setup, start_facts
+from course_utils.step_state import Book, Event, Facts, Outcome, Snapshot
+from course_utils.stepper_setup import Checkpoint, check_arguments, make_setup, parameter_names, start_facts
 
 ACTIONS = ("forward", "zero_grad", "backward", "step")  # the four calls of a training iteration
 LOOP = ("zero_grad", "forward", "backward", "step")  # the order run() uses
 PREVIEW_LIMIT = 16  # models with at most this many numbers get a preview of the next step()
 
 __all__ = ["ACTIONS", "Event", "Stepper", "fmt"]
-
-
-@dataclass
-class Event:
-    """What one action did and the state right after it (tensors are detached CPU copies)."""
-
-    action: str
-    message: str
-    params: dict[str, torch.Tensor]
-    grads: dict[str, torch.Tensor | None]
-    loss: float | None  # the most recent loss computed by forward()
-    loss_stale: bool  # True when step() moved the parameters after that loss was computed
-    changed: tuple[str, ...] = ()  # e.g. ("loss",), ("w.grad",), ("w",)
-    ok: bool = True  # False when the action was a misuse or failed (the message says why)
-    steps: int = 0  # step() calls so far that moved a parameter
-    forwards: int = 0  # forward() calls so far
-    grad_passes: int = 0  # backward passes summed in .grad since it was last cleared
-    grad_stale: bool = False  # .grad comes from a loss computed before the latest step()
-    facts: tuple[str, ...] = ()  # the diagnosis, e.g. ("backward.accumulated",)
-    optim: dict[str, dict] = field(default_factory=dict)  # name -> optimizer buffers and 'step'
-    implied: dict[str, torch.Tensor] | None = None  # name -> the latest step()'s move as the state implies it
-    update: dict[str, float] | None = None  # name -> ‖Δ‖ of the latest step() (None before any step)
-    training: bool | None = None  # the model's mode (None for a plain function)
-
-    def value(self, name: str) -> float:
-        """A one-element parameter as a Python float."""
-        return self.params[name].item()
-
-    def grad(self, name: str) -> float | None:
-        """A one-element parameter's gradient as a float, or None when .grad is None."""
-        g = self.grads[name]
-        return None if g is None else g.item()
-
-    def summary(self) -> str:
-        """One line of state: values of one-element parameters (norms otherwise), grads and loss."""
-        parts = []
-        for name, p in self.params.items():
-            g = self.grads[name]
-            if p.numel() == 1:
-                parts.append(f"{name} = {fmt(p.item())}, {name}.grad = {fmt(None if g is None else g.item())}")
-            else:
-                parts.append(f"|{name}.grad| = {fmt(None if g is None else g.norm().item())}")
-        loss = "not computed yet" if self.loss is None else fmt(self.loss) + (
-            " (computed before the last step)" if self.loss_stale else "")
-        return "; ".join(parts[:4] + ([f"... {len(parts) - 4} more"] if len(parts) > 4 else [])
-                         + [f"loss = {loss}"])
-
-    def __str__(self) -> str:
-        return f"{self.action}: {self.message}\n  {self.summary()}"
 
 
 class Stepper:
@@ -96,7 +47,7 @@ class Stepper:
     def __init__(self, model, loss_fn, optimizer, X, y, names=None, history: int = 30):
         self._params = check_arguments(model, loss_fn, optimizer, X, y, history)
         self.model, self.loss_fn, self.optimizer, self.X, self.y = model, loss_fn, optimizer, X, y
-        self.names = _names(model, self._params, names)
+        self.names = parameter_names(model, self._params, names)
         sizes = [p.numel() for p in self._params]
         self.scalar = sizes == [1]
         self.pair = sum(sizes) == 2 and min(sizes) > 0  # two numbers: a loss surface over them
@@ -294,17 +245,3 @@ class Stepper:
 
     def __repr__(self) -> str:
         return f"Stepper({self.state().summary()})"
-
-
-def _names(model, params, names) -> list[str]:
-    if names is not None:
-        names = list(names)
-        if len(names) != len(params):
-            raise ValueError(f"names has {len(names)} entries but the optimizer holds "
-                             f"{len(params)} parameters: give one name per parameter.")
-        return names
-    if isinstance(model, torch.nn.Module):
-        by_id = {id(p): n for n, p in model.named_parameters()}
-        if all(id(p) in by_id for p in params):
-            return [by_id[id(p)] for p in params]
-    return ["w"] if len(params) == 1 else [f"w{i + 1}" for i in range(len(params))]

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from course_utils import optim_state
-from course_utils.step_facts import Facts, Setup
+from course_utils.step_state import Facts, Setup
 from course_utils.step_messages import fmt
 
 RANDOM_LAYERS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
@@ -80,6 +80,21 @@ def _check_owner(model, loss_fn, params, X, y) -> None:
                          "any of its parameters (was it built over another tensor or another model's "
                          "parameters?). Build it over the tensors the model uses, e.g. "
                          "torch.optim.SGD([w], lr=0.1) for `lambda X: X * w`.")
+
+
+def parameter_names(model, params, names) -> list[str]:
+    """``names`` checked, else the model's own parameter names, else w / w1, w2, ..."""
+    if names is not None:
+        names = list(names)
+        if len(names) != len(params):
+            raise ValueError(f"names has {len(names)} entries but the optimizer holds "
+                             f"{len(params)} parameters: give one name per parameter.")
+        return names
+    if isinstance(model, torch.nn.Module):
+        by_id = {id(p): n for n, p in model.named_parameters()}
+        if all(id(p) in by_id for p in params):
+            return [by_id[id(p)] for p in params]
+    return ["w"] if len(params) == 1 else [f"w{i + 1}" for i in range(len(params))]
 
 
 def describe_nonfinite(X, y) -> str | None:

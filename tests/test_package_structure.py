@@ -13,6 +13,7 @@ FORBIDDEN = {
     "data": {"models", "training", "stepper", "widgets", "plots", "exercises"},
     "stepper": {"widgets", "step_views", "plots"},
     "step_facts": {"widgets", "step_views", "stepper", "step_messages"},
+    "step_state": {"widgets", "step_views", "stepper", "step_facts"},
     "step_messages": {"widgets", "step_views", "stepper", "step_facts"},
     "optim_state": {"widgets", "step_views", "stepper"},
     "landscape": {"widgets", "step_views", "stepper"},
