@@ -127,3 +127,14 @@ def test_the_pair_gets_a_loss_surface_around_start_and_minimum():
     assert g1[0] <= 0.0 <= g1[-1] and g2[0] <= 0.0 <= g2[-1]  # the start
     assert abs(g1[i] - 1.0) < 0.5 and abs(g2[j] - 5.0) < 0.5  # the minimum (1, 5)
     assert stepper.state().value("w1") == 0.0 and stepper.state().value("w2") == 0.0
+
+
+def test_the_preview_never_steps_the_real_optimizer_even_with_a_scheduler():
+    stepper, w, opt = scalar_stepper(lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9))
+    torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)  # it patches opt.step on the instance
+    stepper.forward()
+    stepper.backward()
+    preview = stepper.next_step()
+    assert w.item() == 1.0 and opt.state[w] == {}  # untouched
+    stepper.step()
+    assert torch.equal(preview["w"], w.detach())
