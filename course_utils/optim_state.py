@@ -91,7 +91,7 @@ def preview_step(optimizer, params) -> list[torch.Tensor] | None:
     optimizer (and of its parameters), or None when the copy cannot step."""
     try:
         ghost = copy.deepcopy(optimizer)
-        type(ghost).step(ghost)  # the class's step: an lr scheduler patches the instance's to reach the original
+        type(ghost).step(ghost)  # the class's own step, never a wrapper patched onto an instance
     except Exception:  # an optimizer that cannot be copied simply gets no preview
         return None
     by_id = {id(p): i for i, p in enumerate(params)}
