@@ -11,7 +11,8 @@ import math
 
 MESSAGES: dict[str, str] = {
     # start and reset
-    "start": "{what}, {grads}. A training iteration is zero_grad → forward → backward → step; try the calls in any order.",
+    "start": "{what}, {grads}. A training iteration is zero_grad → forward → backward → step; try the calls in "
+             "any order.",
     "start.nan_input": " Careful: {bad_input}, so every loss computed from it will be nan. Fix the data first.",
     # forward()
     "forward.failed": "forward failed: {error}. Fix the model or the data, then try again.",
@@ -134,7 +135,8 @@ OPTIMIZER_STATE: dict[str, str] = {
                 "earlier gradients keep pushing.",
     "nesterov": "momentum_buffer b ← momentum·b + grad; with Nesterov step() is w ← w − lr·(grad + momentum·b).",
     "adam": "exp_avg m and exp_avg_sq v average the gradient and its square (β1, β2); step() is "
-            "w ← w − lr·m̂/(√v̂+ε) with m̂ = m/(1−β1^t), v̂ = v/(1−β2^t), so a steady gradient moves w by about lr.",
+            "w ← w − lr·m̂/(√v̂+ε) with m̂ = m/(1−β1^t), v̂ = v/(1−β2^t), so a steady gradient moves w by "
+            "about lr.",
     "adamw": "like Adam (exp_avg m, exp_avg_sq v, step t), plus the decoupled decay w ← w − lr·weight_decay·w.",
     "other": "this optimizer's own buffers, as it keeps them in optimizer.state.",
 }

@@ -125,7 +125,8 @@ def start_facts(setup: Setup, params) -> Facts:
     elif sum(p.numel() for p in params) == 2 and len(params) == 2:
         what = f"two weights {setup.names[0]} = {fmt(params[0].item())}, {setup.names[1]} = {fmt(params[1].item())}"
     else:
-        what = f"{len(params)} parameter tensors ({sum(p.numel() for p in params):,} numbers)"
+        count = f"{len(params)} parameter tensor" + ("s" if len(params) > 1 else "")
+        what = f"{count} ({sum(p.numel() for p in params):,} numbers)"
     grads = ("gradients not computed yet (.grad is None)" if all(p.grad is None for p in params)
              else ".grad already holds gradients from earlier backward() calls")
     keys = ("start", "start.nan_input") if setup.bad_input else ("start",)

@@ -99,7 +99,10 @@ class ContourStepView(CachedView):
                 sgd = [w[0] - frame.lr * g[0], w[1] - frame.lr * g[1]]
                 self.sgd_arrow.xy, self.sgd_arrow.xyann = sgd, w
                 self.sgd_arrow.set_visible(True)
-        self.title.set_text(self._caption(e, point, g, frame.path[-2] if stepped else None) if self.static else self._title(e, labels, point, g, stepped))
+        if self.static:
+            self.title.set_text(self._caption(e, point, g, frame.path[-2] if stepped else None))
+        else:
+            self.title.set_text(self._title(e, labels, point, g, stepped))
         self._place_label()
         return self.fig
 

@@ -150,7 +150,8 @@ class GradientView(CachedView):
         stepped = a in ("step", "run") and e.update is not None and e.steps > 0 and any(
             n in e.changed for n in self.names)
         self.step_bars.show(e.update, "" if e.update else "no step() yet")
-        self._title(self.ax_step, f"step() #{e.steps} moved each tensor by ‖Δ‖" if e.update else "‖Δ‖ of the latest step()",
+        self._title(self.ax_step,
+                    f"step() #{e.steps} moved each tensor by ‖Δ‖" if e.update else "‖Δ‖ of the latest step()",
                     stepped)
         self._histogram(grads, frame.chosen or self.names[-1])
         self._loss_curve(frame.losses, a == "forward" and "loss" in e.changed)
