@@ -9,29 +9,29 @@ from torch import nn
 
 
 class LeNet5(nn.Module):
-    """LeNet-5 for 3×32×32 images (CIFAR-10), as built in notebook 5.
+    """LeNet-5 for 3×32×32 images (CIFAR-10): notebook 5's class, the same code (tests/test_notebook_copies.py).
 
     ``act`` is the activation class placed after every layer but the last; ``nn.Identity`` gives the
-    activation-free stack whose Linear layers collapse into one linear map.
+    activation-free network of the course's source, whose Linear layers collapse into one linear map.
     """
 
-    def __init__(self, act: type[nn.Module] = nn.ReLU, in_channels: int = 3, num_classes: int = 10):
+    def __init__(self, act: type[nn.Module] = nn.ReLU):
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, 6, 5)
-        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.conv1 = nn.Conv2d(3, 6, 5)          # 6 filters, each 3×5×5
+        self.conv2 = nn.Conv2d(6, 16, 5)         # 16 filters, each 6×5×5
         self.fc1 = nn.Linear(16 * 5 * 5, 120)
         self.fc2 = nn.Linear(120, 84)
-        self.fc3 = nn.Linear(84, num_classes)
-        self.pool = nn.MaxPool2d(2)
+        self.fc3 = nn.Linear(84, 10)
+        self.pool = nn.MaxPool2d(2)              # keeps the largest of each 2×2 block
         self.act = act()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 32, 32)
-        x = self.pool(self.act(self.conv1(x)))  # (N, 6, 28, 28) -> (N, 6, 14, 14)
-        x = self.pool(self.act(self.conv2(x)))  # (N, 16, 10, 10) -> (N, 16, 5, 5)
-        x = torch.flatten(x, 1)                 # (N, 400)
-        x = self.act(self.fc1(x))               # (N, 120)
-        x = self.act(self.fc2(x))               # (N, 84)
-        return self.fc3(x)                      # (N, 10) logits
+        x = self.pool(self.act(self.conv1(x)))   # conv: (N, 6, 28, 28), pool: (N, 6, 14, 14)
+        x = self.pool(self.act(self.conv2(x)))   # conv: (N, 16, 10, 10), pool: (N, 16, 5, 5)
+        x = torch.flatten(x, 1)                  # (N, 400)
+        x = self.act(self.fc1(x))                # (N, 120)
+        x = self.act(self.fc2(x))                # (N, 84)
+        return self.fc3(x)                       # (N, 10) logits, one score per class
 
 
 class FashionCNN(nn.Module):
