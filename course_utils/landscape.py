@@ -69,7 +69,8 @@ def _lowest_point(model, loss_fn, X, y, numbers, start):
 
 
 def loss_surface(model, loss_fn, X, y, numbers, num: int = 41):
-    """``(grid1, grid2, Z)`` with ``Z[j][i]`` the loss at (grid1[i], grid2[j]).
+    """``(grid1, grid2, Z, lowest)`` with ``Z[j][i]`` the loss at (grid1[i], grid2[j]), and ``lowest``
+    the (number1, number2) where L-BFGS found the loss lowest, or None.
 
     ``numbers`` are two ``(tensor, flat index)`` pairs naming the two numbers to vary. The square
     grid (equal scales, so a stretched bowl looks stretched) covers the start and the lowest point
@@ -77,7 +78,8 @@ def loss_surface(model, loss_fn, X, y, numbers, num: int = 41):
     starts = [t.detach().clone() for t, _ in numbers]
     origin = [float(t.detach().reshape(-1)[i]) for t, i in numbers]
     try:
-        best = _lowest_point(model, loss_fn, X, y, numbers, origin) or origin
+        lowest = _lowest_point(model, loss_fn, X, y, numbers, origin)
+        best = lowest or origin
         with torch.no_grad():
             for (t, _), s in zip(numbers, starts):
                 t.copy_(s)
@@ -93,7 +95,7 @@ def loss_surface(model, loss_fn, X, y, numbers, num: int = 41):
                         t.view(-1)[i] = v
                     row.append(_evaluate(model, loss_fn, X, y))
                 Z.append(row)
-            return grids[0], grids[1], Z
+            return grids[0], grids[1], Z, lowest
     except Exception:
         return None
     finally:

@@ -120,7 +120,8 @@ def test_adam_orderings_match_plain_torch_and_reset_forgets_the_moments():
 
 def test_the_pair_gets_a_loss_surface_around_start_and_minimum():
     stepper, _, _ = pair_stepper(OPTIMIZERS["sgd"])
-    g1, g2, Z = stepper.surface
+    g1, g2, Z, lowest = stepper.surface
+    assert lowest[0] == pytest.approx(1.0, abs=1e-3) and lowest[1] == pytest.approx(5.0, abs=1e-3)  # L-BFGS
     assert stepper.pair and not stepper.scalar and stepper.landscape is None
     assert len(Z) == len(g2) and len(Z[0]) == len(g1)
     j, i = divmod(min(range(len(g1) * len(g2)), key=lambda k: Z[k // len(g1)][k % len(g1)]), len(g1))

@@ -31,13 +31,16 @@ class ContourStepView(CachedView):
             ax = self.fig.add_subplot()
             self.fig.subplots_adjust(left=0.12, right=0.97, bottom=0.24, top=0.92)
         self.ax, self.labels = ax, list(labels)
-        g1, g2, Z = (np.asarray(v, float) for v in surface)
+        g1, g2, Z = (np.asarray(v, float) for v in surface[:3])
         lo, hi = np.nanmin(Z), np.nanmax(Z)
         levels = lo + (hi - lo) * np.linspace(0, 1, 16)[1:] ** 2  # denser near the bottom of the bowl
         ax.contourf(g1, g2, Z, levels=[lo, *levels], cmap="YlGnBu", alpha=0.45)
         ax.contour(g1, g2, Z, levels=levels, colors="#6b7b8c", linewidths=0.7)
-        j, i = np.unravel_index(np.nanargmin(Z), Z.shape)
-        ax.plot([g1[i]], [g2[j]], "x", color=COLORS["text"], ms=9, mew=2)
+        lowest = surface[3] if len(surface) > 3 else None  # found by L-BFGS: a grid point may sit beside it
+        if lowest is None:
+            j, i = np.unravel_index(np.nanargmin(Z), Z.shape)
+            lowest = (g1[i], g2[j])
+        ax.plot([lowest[0]], [lowest[1]], "x", color=COLORS["text"], ms=9, mew=2)
         self.limits = (g1[0], g1[-1], g2[0], g2[-1])
         ax.set_xlim(g1[0], g1[-1])
         ax.set_ylim(g2[0], g2[-1])
