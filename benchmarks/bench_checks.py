@@ -23,6 +23,8 @@ def unrecognised(name):
         value = ref(*args)
         if isinstance(value, list):  # the quadratic's history
             return [tuple(v * 1.37 for v in row) for row in value]
+        if isinstance(value, tuple):  # adam_step's (param, exp_avg, exp_avg_sq)
+            return tuple(v * 1.37 for v in value)
         return value * 1.37
 
     return wrong

@@ -18,7 +18,7 @@ import time
 import torch
 from torch import nn
 
-from course_utils import plots
+from course_utils import step_views
 from course_utils.data import cifar10_tensors
 from course_utils.models import LeNet5
 from course_utils.stepper import ACTIONS, Stepper
@@ -40,14 +40,11 @@ def scalar_stepper() -> Stepper:
 
 def naive_view(widget: StepperWidget) -> bytes:
     """What a straightforward implementation does: build a new figure per click and save it."""
-    s, e = widget.stepper, widget.stepper.state()
-    if s.scalar:
-        name = s.names[0]
-        fig = plots.plot_scalar_step(*s.landscape, e.value(name), e.grad(name),
-                                     s.optimizer.param_groups[0]["lr"], s.path, name)
-    else:
-        fig = plots.plot_gradients(e.grads, widget.layer.value, s.losses)
-    return plots.figure_png(fig)
+    view = step_views.view_for(widget.stepper)
+    view.show(step_views.Frame.of(widget.stepper, widget.layer.value if widget.layer else None))
+    for artist in view.moving:
+        artist.set_animated(False)  # savefig draws everything, as a one-off figure would
+    return step_views.figure_png(view.fig)
 
 
 VARIANTS = ("engine only", "widget click", "fresh figure per click")

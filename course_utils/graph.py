@@ -91,23 +91,29 @@ def _layout(nodes, edges, root):
 
 def draw_grad_fn(tensor: torch.Tensor, names: Mapping[str, torch.Tensor] | None = None, title: str = ""):
     """A figure of ``tensor``'s backward graph: blue leaves (they get ``.grad``), grey operations,
-    the output's own ``grad_fn`` in orange. ``names`` labels leaf tensors, e.g. ``{"w": w}``."""
+    the output's own ``grad_fn`` in orange. ``names`` labels leaf tensors, e.g. ``{"w": w}``.
+
+    Text is 9.5–10 pt on a white figure at most 9.6 in wide, so it reads at the default zoom
+    (about 13 px) in light and dark themes alike."""
     nodes, edges = grad_fn_graph(tensor, names)
     pos, n_cols, n_rows = _layout(nodes, edges, _key(tensor.grad_fn))
-    fig, ax = plt.subplots(figsize=(min(10.0, max(6.0, 1.35 * n_cols)), max(2.6, 0.8 * n_rows + 0.9)))
+    longest = max(len(line) for info in nodes.values() for line in info["label"].split("\n"))
+    fontsize = 10 if n_cols * longest <= 110 else 9.5  # monospace: about 0.6 em per character
+    width = min(9.6, max(6.0, n_cols * (longest * 0.6 * fontsize / 72 + 0.45)))
+    fig, ax = plt.subplots(figsize=(width, max(2.8, 0.85 * n_rows + 1.0)), facecolor="white")
     colors = {"leaf": LEAF_COLOR, "op": OP_COLOR, "root": ROOT_COLOR}
-    boxes = {node: ax.text(*pos[node], info["label"], ha="center", va="center", fontsize=7.5,
-                           family="monospace", zorder=3,
-                           bbox=dict(boxstyle="round,pad=0.3", fc=colors[info["kind"]], ec="#777777"))
+    boxes = {node: ax.text(*pos[node], info["label"], ha="center", va="center", fontsize=fontsize,
+                           family="monospace", zorder=3, color="#111111",
+                           bbox=dict(boxstyle="round,pad=0.35", fc=colors[info["kind"]], ec="#666666"))
              for node, info in nodes.items()}
     fig.canvas.draw()  # the boxes need a size before arrows can be clipped to them
     for src, dst in edges:  # consumer → input: the way gradients flow
         ax.annotate("", xy=(0.5, 0.5), xycoords=boxes[src], xytext=(0.5, 0.5), textcoords=boxes[dst],
-                    arrowprops=dict(arrowstyle="-|>", color="#555555", lw=1.1, shrinkA=1, shrinkB=1,
+                    arrowprops=dict(arrowstyle="-|>", color="#444444", lw=1.2, shrinkA=1, shrinkB=1,
                                     patchA=boxes[dst].get_bbox_patch(), patchB=boxes[src].get_bbox_patch()))
     ax.set_xlim(-0.6, n_cols - 0.4)
     ax.set_ylim(-(n_rows - 1) / 2 - 0.7, (n_rows - 1) / 2 + 0.7)
     ax.axis("off")
-    ax.set_title(title or "arrows follow grad_fn.next_functions: the way gradients flow", fontsize=10)
+    ax.set_title(title or "arrows follow grad_fn.next_functions: the way gradients flow", fontsize=11)
     fig.tight_layout()
     return fig

@@ -14,29 +14,33 @@ import html
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
-from course_utils import plots
+from course_utils import step_views
 from course_utils.exercises.quadratic import LRS, NUM_EPOCHS, START, explorer_figure
+from course_utils.step_views.table import optimizer_line, state_rows
 from course_utils.stepper import ACTIONS, Event, Stepper, fmt
 
 TIPS = {
     "forward": "y_hat = model(X); loss = loss_fn(y_hat, y)",
     "zero_grad": "optimizer.zero_grad(): clear every .grad",
     "backward": "loss.backward(): add d(loss)/d(parameter) into .grad",
-    "step": "optimizer.step(): move every parameter against its gradient",
+    "step": "optimizer.step(): move every parameter using its .grad (and the optimizer's state)",
 }
+# colours that read on JupyterLab's light and dark themes alike (text keeps the theme's own colour)
 STYLE = """<style>
 .course-stepper-state table {border-collapse: collapse; font-family: monospace; font-size: 13px}
 .course-stepper-state td {padding: 1px 10px 1px 0; white-space: nowrap}
+.course-stepper-state *, .course-stepper-optim * {line-height: 1.35}
+.course-stepper-optim {font-size: 13px; opacity: 0.85; white-space: normal; margin-top: 6px}
 .course-stepper-log .cs-event {font-size: 13px; line-height: 1.35; margin: 2px 0; padding: 2px 6px;
-  border-left: 4px solid #55a868}
-.course-stepper-log .cs-warn {border-left-color: #dd8452; background: rgba(221, 132, 82, 0.08)}
+  border-left: 4px solid #2a8a45}
+.course-stepper-log .cs-warn {border-left-color: #d1560f; background: rgba(209, 86, 15, 0.12)}
 .course-stepper-log .cs-old {opacity: 0.6}
 </style>"""
 
 
 class StepperWidget:
-    """Buttons for forward / zero_grad / backward / step, a "run N" control, the current values,
-    a log of what each click did, and plots redrawn after each click.
+    """Buttons for forward / zero_grad / backward / step, a "run N" control, the current values (with
+    the optimizer's buffers), a log of what each click did, and a plot redrawn after each click.
 
     ``click("backward")`` does what pressing the button does (handy in tests and scripts).
     Displayed without a live frontend (nbval, a script), it shows its state as text.
@@ -57,12 +61,11 @@ class StepperWidget:
                                     lambda _: self.reset(), width="80px")
         self.image = _with_class(widgets.Image(format="png"), "plot")
         self.state_html = _with_class(widgets.HTML(), "state")
+        self.optim_html = _with_class(widgets.HTML(optimizer_line(stepper.setup.optimizer)), "optim")
         self.log_html = _with_class(widgets.HTML(), "log")
+        self.view = step_views.view_for(stepper, dpi)
         self.layer = None  # the histogram's menu, for a network
-        if stepper.scalar and stepper.landscape is not None:
-            self.view = plots.ScalarStepView(*stepper.landscape, name=stepper.names[0], dpi=dpi or 96)
-        else:
-            self.view = plots.GradientView(stepper.names, dpi=dpi or 80)
+        if isinstance(self.view, step_views.GradientView):
             names = stepper.names
             self.layer = widgets.Dropdown(options=names, value=names[-2 if len(names) > 1 else 0],
                                           description="histogram:", layout=widgets.Layout(width="260px"))
@@ -74,11 +77,12 @@ class StepperWidget:
         width, _ = self.view.fig.canvas.get_width_height()
         self.image.layout = widgets.Layout(width=f"{width}px", max_width="100%")  # crisp: never upscaled
         controls = [self.run_count, self.run_button, self.reset_button] + ([self.layer] if self.layer else [])
-        if isinstance(self.view, plots.ScalarStepView):  # a small figure: the values sit beside it
-            self.state_html.layout = widgets.Layout(margin="40px 0 0 16px", width="320px")
-            middle = [widgets.HBox([self.image, self.state_html])]
+        side = widgets.VBox([self.state_html, self.optim_html])
+        if self.layer is None:  # a small figure: the values sit beside it, or below when there is no room
+            side.layout = widgets.Layout(margin="24px 0 0 16px", width="340px")
+            middle = [widgets.Box([self.image, side], layout=widgets.Layout(flex_flow="row wrap"))]
         else:
-            middle = [self.image, self.state_html]
+            middle = [self.image, side]
         return widgets.VBox([widgets.HTML(STYLE), widgets.HBox(list(self.buttons.values())),
                              widgets.HBox(controls), *middle, self.log_html])
 
@@ -97,7 +101,7 @@ class StepperWidget:
         return event
 
     def reset(self) -> Event:
-        """Back to the starting values, then redraw."""
+        """Back to the starting values (the log starts afresh), then redraw."""
         event = self.stepper.reset()
         self.refresh()
         return event
@@ -107,53 +111,24 @@ class StepperWidget:
     def refresh(self) -> None:
         """Redraw plot, log and values from the stepper's latest event. The plot is sent first, so
         a frontend that shows the new values already has the new picture."""
-        event = self.stepper.state()
+        frame = step_views.Frame.of(self.stepper, self.layer.value if self.layer else None)
         log = self._log_html()
         try:
-            self._update_view(event)
+            self.view.show(frame)
             self.image.value = self.view.png()
         except Exception as err:  # a plot problem must never hide the state or the log
             log = (f'<div class="cs-event cs-warn">The plot could not be drawn '
                    f'({html.escape(type(err).__name__)}: {html.escape(str(err))}).</div>' + log)
         self.log_html.value = log
-        self.state_html.value = self._state_html(event)
+        self.state_html.value = self._state_html(frame)
 
-    def _update_view(self, event: Event) -> None:
-        s = self.stepper
-        if isinstance(self.view, plots.ScalarStepView):
-            name = s.names[0]
-            notes = []
-            if event.grad_passes > 1:
-                notes.append(f"{name}.grad is the sum of {event.grad_passes} backward passes (no zero_grad)")
-            if event.grad_stale:
-                notes.append(f"{name}.grad is the slope at the old {name}, before the step")
-            self.view.update(event.value(name), event.grad(name), s.optimizer.param_groups[0]["lr"], s.path,
-                             "\n".join(notes), warn=event.grad_passes > 1)
-        else:
-            self.view.update(event.grads, self.layer.value, s.losses)
-
-    def _state_html(self, event: Event) -> str:
+    def _state_html(self, frame) -> str:
         rows = []
-
-        def row(label, key, value):
+        for label, key, value in state_rows(frame, frame.chosen):
             shown = fmt(value, 6) if value is not None else "None"
             data = "" if value is None else f' data-value="{value!r}"'
             rows.append(f'<tr><td>{html.escape(label)}</td><td><b class="cs-value" data-key="{html.escape(key)}"'
                         f'{data}>{shown}</b></td></tr>')
-
-        if self.stepper.scalar:
-            name = self.stepper.names[0]
-            row(name, name, event.value(name))
-            row(f"{name}.grad", f"{name}.grad", event.grad(name))
-        else:
-            grads = [g for g in event.grads.values() if g is not None]
-            total = sum(float(g.double().pow(2).sum()) for g in grads) ** 0.5 if grads else None
-            row("‖all grads‖", "grad_norm", total)
-            chosen = self.layer.value
-            g = event.grads[chosen]
-            row(f"‖{chosen}.grad‖", f"{chosen}.grad", None if g is None else g.norm().item())
-        row("loss" + (" (before the step)" if event.loss_stale else ""), "loss", event.loss)
-        rows.append(f'<tr><td>steps taken</td><td><b class="cs-value" data-key="steps">{event.steps}</b></td></tr>')
         return f'<table class="cs-table">{"".join(rows)}</table>'
 
     def _log_html(self) -> str:
@@ -200,7 +175,8 @@ def _button(label: str, tip: str, name: str, on_click, width: str = "120px", sty
 
 
 def step_through(stepper: Stepper, **kwargs) -> StepperWidget:
-    """The step-through widget for ``stepper`` (put it last in a cell to show it)."""
+    """The step-through widget for ``stepper`` (put it last in a cell to show it). One weight gets
+    the loss curve, two numbers the loss contours with the path, a network per-tensor panels."""
     return StepperWidget(stepper, **kwargs)
 
 

@@ -11,11 +11,17 @@ MODULES = sorted(".".join(p.relative_to(PKG).with_suffix("").parts) for p in PKG
 # module -> course_utils modules it must never import (directly)
 FORBIDDEN = {
     "data": {"models", "training", "stepper", "widgets", "plots", "exercises"},
-    "stepper": {"widgets"},
+    "stepper": {"widgets", "step_views", "plots"},
+    "step_facts": {"widgets", "step_views", "stepper", "step_messages"},
+    "step_state": {"widgets", "step_views", "stepper", "step_facts"},
+    "step_messages": {"widgets", "step_views", "stepper", "step_facts"},
+    "optim_state": {"widgets", "step_views", "stepper"},
+    "landscape": {"widgets", "step_views", "stepper"},
     "plots": {"widgets", "stepper", "data"},
     "models": {"widgets", "data"},
 }
 FORBIDDEN.update({m: {"widgets", "stepper"} for m in MODULES if m.startswith("exercises.")})
+FORBIDDEN.update({m: {"widgets"} for m in MODULES if m.startswith("step_views.")})
 
 
 def imports_of(module: str) -> set[str]:

@@ -339,3 +339,80 @@ def test_backward_without_a_graph_and_zeroed_gradients():
     assert e.grad("w") == 0.0 and "filled with zeros" in e.message
     e = stepper.step()
     assert not e.ok and e.value("w") == 1.0 and "every gradient is zero" in e.message
+
+
+# ---------------------------------------------------------------- honest in odd situations (issue 15)
+
+def test_an_optimizer_over_another_models_parameters_is_refused_at_construction():
+    torch.manual_seed(0)
+    model, other = nn.Linear(3, 2), nn.Linear(3, 2)
+    X, y = torch.randn(4, 3), torch.tensor([0, 1, 1, 0])
+    with pytest.raises(ValueError, match="does not belong to this model.*none of its parameter tensors"):
+        Stepper(model, nn.CrossEntropyLoss(), torch.optim.SGD(other.parameters(), lr=0.1), X, y)
+    mixed = torch.optim.SGD([model.weight, other.bias], lr=0.1)
+    with pytest.raises(ValueError, match="1 of its 2 parameter tensors"):
+        Stepper(model, nn.CrossEntropyLoss(), mixed, X, y)
+    w, w_other = torch.tensor(1.0, requires_grad=True), torch.tensor(1.0, requires_grad=True)
+    with pytest.raises(ValueError, match="none of the tensors the model uses"):
+        Stepper(lambda X: X * w, nn.MSELoss(), torch.optim.SGD([w_other], lr=0.1), torch.ones(3), torch.ones(3))
+    assert Stepper(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), X, y).forward().ok
+
+
+def test_nan_in_the_input_is_named_not_blamed_on_the_learning_rate():
+    X = torch.tensor([1.0, float("nan"), 3.0, 4.0])
+    w = torch.tensor(1.0, requires_grad=True)
+    stepper = Stepper(lambda X: X * w, nn.MSELoss(), torch.optim.SGD([w], lr=0.01), X, 2 * torch.ones(4))
+    assert not stepper.state().ok and "X holds 1 NaN value (of 4)" in stepper.state().message
+    e = stepper.forward()
+    assert not e.ok and "X holds 1 NaN value" in e.message and "fix the data" in e.message
+    stepper.backward()
+    e = stepper.step()
+    assert not e.ok and "X holds 1 NaN value" in e.message and "smaller learning rate would not help" in e.message
+    e = stepper.run(3)
+    assert not e.ok and "because X holds 1 NaN value" in e.message and "learning rate is too large" not in e.message
+
+
+def dropout_stepper(*layers):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), *layers, nn.Linear(8, 3))
+    X, y = torch.randn(16, 4, generator=torch.Generator().manual_seed(1)), torch.arange(16) % 3
+    return Stepper(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), X, y), model
+
+
+def test_dropout_and_eval_mode_are_accounted_for():
+    stepper, model = dropout_stepper(nn.Dropout(0.5))
+    first = stepper.forward()
+    second = stepper.forward()
+    assert second.loss != first.loss  # Dropout drew another mask
+    assert "so the same loss" not in second.message and "Dropout drops a different random set" in second.message
+    model.eval()
+    e = stepper.forward()
+    assert "eval mode" in e.message and "so the same loss" not in e.message and not e.ok
+    again = stepper.forward()  # eval mode: deterministic, the same loss is the truth
+    assert again.loss == e.loss and "so the same loss" in again.message
+
+
+def test_batchnorm_mode_switch_and_reset_restore_the_running_statistics():
+    stepper, model = dropout_stepper(nn.BatchNorm1d(8))
+    bn = model[1]
+    start_mean = bn.running_mean.clone()
+    e = stepper.forward()
+    assert "BatchNorm's running mean" in e.message and not torch.equal(bn.running_mean, start_mean)
+    model.eval()
+    e = stepper.forward()
+    assert e.loss != stepper.losses[0] and "eval mode" in e.message and "so the same loss" not in e.message
+    stepper.reset()
+    assert torch.equal(bn.running_mean, start_mean) and model.training and bn.training
+    assert len(stepper.events) == 1 and stepper.state().action == "reset"
+
+
+def test_history_must_be_at_least_one():
+    w = torch.tensor(1.0, requires_grad=True)
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="history is how many events the stepper keeps"):
+            Stepper(lambda X: X * w, nn.MSELoss(), torch.optim.SGD([w], lr=0.1), torch.ones(2), torch.ones(2),
+                    history=bad)
+    stepper = Stepper(lambda X: X * w, nn.MSELoss(), torch.optim.SGD([w], lr=0.1), torch.ones(2), torch.ones(2),
+                      history=1)
+    stepper.forward()
+    assert len(stepper.events) == 1 and stepper.state().action == "forward"

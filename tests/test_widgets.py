@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import data, plots
+from course_utils import data, step_views
 from course_utils.models import LeNet5
 from course_utils.stepper import Stepper
 from course_utils.widgets import StepperWidget, step_through
@@ -83,9 +83,9 @@ def test_misuse_shows_a_warning_in_the_log():
 
 def test_module_widget_bars_histogram_and_loss():
     wd = lenet_widget()
-    assert isinstance(wd.view, plots.GradientView) and wd.layer.value == "fc3.weight"
+    assert isinstance(wd.view, step_views.GradientView) and wd.layer.value == "fc3.weight"
     empty = bytes(wd.image.value)
-    assert shown(wd, "grad_norm") is None and all(t.get_visible() for t in wd.view.none_texts)
+    assert shown(wd, "grad_norm") is None and "every .grad\nis None" == wd.view.grad_bars.note.get_text()
     wd.click("forward")
     wd.click("backward")
     assert shown(wd, "grad_norm") > 0 and shown(wd, "fc3.weight.grad") > 0
@@ -93,6 +93,7 @@ def test_module_widget_bars_histogram_and_loss():
     assert after_backward != empty
     heights = [b.get_width() for b in wd.view.bars]
     assert all(h > 0 for h in heights) and not any(t.get_visible() for t in wd.view.none_texts)
+    assert wd.view.grad_bars.note.get_text() == ""
     wd.layer.value = "conv1.weight"  # the dropdown redraws the histogram
     assert wd.view.hist_title.get_text() == "values of conv1.weight.grad"
     assert wd.view.stairs.get_data().values.sum() == 450  # every entry of the (6, 3, 5, 5) gradient
@@ -127,13 +128,15 @@ def test_bad_input():
         StepperWidget("not a stepper")
 
 
-def test_one_off_plot_helpers_return_figures():
+def test_views_render_to_png():
     wd = scalar_widget()
-    grid, losses = wd.stepper.landscape
-    fig = plots.plot_scalar_step(grid, losses, 1.0, -15.0, 0.01, path=[1.0])
-    assert fig.axes[0].get_xlabel() == "w" and plots.figure_png(fig).startswith(PNG)
-    fig = plots.plot_gradients({"a": torch.ones(3), "b": None}, "a", [2.0, 1.0])
-    assert len(fig.axes) == 3 and plots.figure_png(fig).startswith(PNG)
+    assert wd.view.ax.get_xlabel() == "w" and step_views.figure_png(wd.view.fig).startswith(PNG)
+    a, b = torch.ones(3, requires_grad=True), torch.ones(2, requires_grad=True)
+    s = Stepper(lambda X: (X * a).sum() + b.sum(), nn.MSELoss(), torch.optim.SGD([a, b], lr=0.1),
+                torch.ones(3), torch.tensor(1.0))
+    view = step_views.view_for(s)
+    view.show(step_views.Frame.of(s))
+    assert isinstance(view, step_views.GradientView) and view.png().startswith(PNG)
 
 
 def test_scalar_plot_warns_about_summed_and_stale_gradients():

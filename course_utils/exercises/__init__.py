@@ -9,12 +9,13 @@ In a notebook::
     reveal_solution("quadratic")                # a folded reference solution: click to open it
     train = use_or_reference("quadratic", train_quadratic, result)   # later cells run either way
 
-Each exercise module (``linear``, ``quadratic``, ``backprop``, ``tanh_grad``, ``mse``, ``cross_entropy``)
-holds everything about its exercise: constants, the reference solution written as a learner would,
-the recognised mistakes, the check, and helpers its notebook uses; it ends with ``SOLUTION = <reference function>``
-and ``CHECK = <check function>``. :data:`EXERCISES` below lists them: adding an exercise is adding
-one module and its name here. The shared machinery is in ``verdict`` (what a check says) and ``trial``
-(running the learner's code); CONTRIBUTING.md ("How to add an exercise") walks through it.
+Each exercise module (``linear``, ``quadratic``, ``backprop``, ``tanh_grad``, ``mse``,
+``cross_entropy``, ``adam_step``, ``train_one_epoch``) holds everything about its exercise: constants,
+the reference solution written as a learner would, the recognised mistakes, the check, and helpers its
+notebook uses; it ends with ``SOLUTION = <reference function>`` and ``CHECK = <check function>``.
+:data:`EXERCISES` below lists them: adding an exercise is adding one module and its name here. The
+shared machinery is in ``verdict`` (what a check says) and ``trial`` (running the learner's code);
+CONTRIBUTING.md ("How to add an exercise") walks through it.
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ import inspect
 
 from course_utils.exercises.verdict import HINT, NOT_DONE, PASS, CheckResult, compare, wrap
 
-EXERCISES = ("linear", "quadratic", "backprop", "tanh_grad", "mse", "cross_entropy")  # one module each, in this package
+EXERCISES = ("linear", "quadratic", "backprop", "tanh_grad", "mse", "cross_entropy",  # one module each,
+             "adam_step", "train_one_epoch")  # in this package, in the order the notebooks use them
 
 
 def exercise(name: str):
