@@ -7,8 +7,9 @@ from typing import NamedTuple
 
 import torch
 
+from course_utils.exercises.history_checks import check_floats, check_history_shape, compare_runs, rounded_uniform
 from course_utils.exercises.trial import Trial, checker
-from course_utils.exercises.verdict import PASS, CheckResult, close, first_difference, fmt, hint, kind_of, match
+from course_utils.exercises.verdict import PASS, CheckResult, hint
 
 X = (1.0, 2.0, 3.0, 4.0)  # the notebook's data: four points on y = 2x
 Y = (2.0, 4.0, 6.0, 8.0)
@@ -67,11 +68,7 @@ class Case(NamedTuple):
 
 def cases() -> list[Case]:
     """Short random runs: 5, 1, 3 and 2 samples; start, learning rate and epochs differ in each."""
-    g = torch.Generator().manual_seed(1)
-
-    def draw(lo, hi, digits):
-        return round(lo + (hi - lo) * torch.rand((), generator=g).item(), digits)
-
+    draw = rounded_uniform(1)
     out = []
     for n, num_epochs in [(5, 3), (1, 4), (3, 2), (2, 5)]:
         x = tuple(draw(0.5, 2, 1) * (-1) ** i for i in range(n))  # |x| ≤ 2: stable for lr ≤ 0.1
@@ -146,22 +143,8 @@ def as_history(value, num_epochs: int, num_samples: int) -> torch.Tensor:
     """The learner's history as a float64 tensor, or a hint about what is wrong with it."""
     if isinstance(value, float):
         hint("return the whole history, a list with w after each epoch, not only the final w.")
-    if isinstance(value, torch.Tensor) or type(value).__module__.startswith("numpy"):
-        hint(f"return a list of Python floats (`w.item()`), not {kind_of(value)}.")
-    if not isinstance(value, (list, tuple)):
-        hint(f"return the history: a list with w after each epoch (got {kind_of(value)}).")
-    if num_samples > 1 and len(value) == num_epochs * num_samples:
-        hint(f"with num_epochs={num_epochs} your history has {len(value)} entries, one per sample: append "
-             f"`w.item()` once per epoch, after the loop over the samples.")
-    if len(value) != num_epochs:
-        hint(f"with num_epochs={num_epochs} your history has {len(value)} entries; it needs one per epoch: "
-             f"append `w.item()` once after each epoch's loop over the samples.")
-    if any(isinstance(v, torch.Tensor) for v in value):
-        hint("your history holds tensors, not floats. Append `w.item()`: the tensor w keeps changing as "
-             "you train, a float is a snapshot.")
-    if not all(isinstance(v, float) for v in value):
-        kinds = ", ".join(sorted({type(v).__name__ for v in value}))
-        hint(f"your history holds {kinds} values: append floats, `w.item()`.")
+    check_history_shape(value, num_epochs, num_samples, "w", "`w.item()`")
+    check_floats(value, "`w.item()`")
     return torch.tensor(value, dtype=torch.float64)
 
 
@@ -169,18 +152,9 @@ def as_history(value, num_epochs: int, num_samples: int) -> torch.Tensor:
 def check_linear(train_linear: Trial) -> CheckResult:
     """Check a learner's ``train_linear(x_data, y_data, w_start, lr, num_epochs)``."""
     runs = cases() + [Case(X, Y, W_START, LR, NUM_EPOCHS)]  # random short runs, then the notebook's
-    for case in runs:
-        mine = as_history(train_linear.call(*case.args()), case.num_epochs, len(case.x))
-        expected = reference_history(case)
-        tol = (1e-3, 1e-5) if case.num_epochs > 10 else (1e-4, 1e-6)  # rounding grows over a long run
-        if not close(mine, expected, *tol):
-            found = None if case.num_epochs > 10 else match(mine, mistakes(case))
-            e = first_difference(mine, expected, *tol)[0]
-            hint((found or f"after epoch {e + 1} your w = {fmt(mine[e].item())}, expected "
-                           f"{fmt(expected[e].item())}. Check the loss `(x * w - y) ** 2`, backward(), "
-                           f"the update `w -= lr * w.grad`, and `w.grad.zero_()`, once per sample.")
-                 + f" (Seen with {case.text()}.)" + ("" if found and "notebook" in found
-                                                     else train_linear.reads_notebook()))
+    mine = compare_runs(train_linear, runs, as_history, reference_history, mistakes, "w",
+                        "Check the loss `(x * w - y) ** 2`, backward(), the update `w -= lr * w.grad`, and "
+                        "`w.grad.zero_()`, once per sample.")
     notes = ()
     if not train_linear.uses("backward", "grad"):
         notes = ("you wrote the gradient by hand, which is right too; the exercise meant autograd: "

@@ -10,9 +10,9 @@ from typing import NamedTuple
 import torch
 
 from course_utils import plots
+from course_utils.exercises.history_checks import check_floats, check_history_shape, compare_runs, rounded_uniform
 from course_utils.exercises.trial import Trial, checker
-from course_utils.exercises.verdict import (PASS, CheckResult, close, first_difference, fmt, hint, kind_of,
-                                            match)
+from course_utils.exercises.verdict import PASS, CheckResult, hint
 
 X = (1.0, 2.0, 3.0, 4.0)  # the notebook's data: four points on y = 2x
 Y = (2.0, 4.0, 6.0, 8.0)
@@ -82,11 +82,7 @@ class Case(NamedTuple):
 
 def cases() -> list[Case]:
     """Short random runs: N = 5, 1, 3, 2 samples, a different learning rate for each parameter."""
-    g = torch.Generator().manual_seed(2)
-
-    def draw(lo, hi, digits):
-        return round(lo + (hi - lo) * torch.rand((), generator=g).item(), digits)
-
+    draw = rounded_uniform(2)
     out = []
     for n, num_epochs in [(5, 3), (1, 4), (3, 3), (2, 3)]:
         x = tuple(draw(-2, 2, 1) for _ in range(n))
@@ -170,29 +166,18 @@ def mistakes(case: Case):
 
 def as_history(value, num_epochs: int, num_samples: int) -> torch.Tensor:
     """The learner's history as a (num_epochs, 3) tensor, or a hint about what is wrong with it."""
-    if isinstance(value, torch.Tensor) or type(value).__module__.startswith("numpy"):
-        hint(f"return a list of (w1, w2, b) tuples of Python floats (`.item()`), not {kind_of(value)}.")
+    append = "`(w1.item(), w2.item(), b.item())`"
     if not isinstance(value, (list, tuple)):
-        hint(f"return the history: a list with one (w1, w2, b) tuple per epoch (got {kind_of(value)}).")
+        check_history_shape(value, num_epochs, num_samples, "(w1, w2, b) tuple", append)
     if len(value) == 3 and all(isinstance(v, float) or isinstance(v, torch.Tensor) and v.dim() == 0
                                for v in value):
         hint("return the whole history, one (w1, w2, b) tuple per epoch, not only the final values.")
-    if num_samples > 1 and len(value) == num_epochs * num_samples:
-        hint(f"with num_epochs={num_epochs} your history has {len(value)} entries, one per sample: append "
-             f"(w1.item(), w2.item(), b.item()) once per epoch, after the loop over the samples.")
-    if len(value) != num_epochs:
-        hint(f"with num_epochs={num_epochs} your history has {len(value)} entries; it needs one per epoch: "
-             f"loop `for epoch in range(num_epochs):` and append once after each epoch.")
+    check_history_shape(value, num_epochs, num_samples, "(w1, w2, b) tuple", append)
     for entry in value:
         if not isinstance(entry, (list, tuple)) or len(entry) != 3:
             hint(f"each history entry should be a tuple (w1, w2, b); yours are {type(entry).__name__}s"
                  + (f" of {len(entry)} values." if isinstance(entry, (list, tuple)) else "."))
-        if any(isinstance(v, torch.Tensor) for v in entry):
-            hint("your history holds tensors, not floats. Append `(w1.item(), w2.item(), b.item())`: a "
-                 "tensor keeps changing as you train (and carries its graph), a float is a snapshot.")
-        if not all(isinstance(v, float) for v in entry):
-            kinds = ", ".join(sorted({type(v).__name__ for v in entry}))
-            hint(f"your history holds {kinds} values: append floats, `(w1.item(), w2.item(), b.item())`.")
+        check_floats(entry, append)
     return torch.tensor(value, dtype=torch.float64)
 
 
@@ -200,18 +185,9 @@ def as_history(value, num_epochs: int, num_samples: int) -> torch.Tensor:
 def check_quadratic(train_quadratic: Trial) -> CheckResult:
     """Check a learner's ``train_quadratic(x, y, w1, w2, b, lr_w1, lr_w2, lr_b, num_epochs)``."""
     runs = cases() + [Case(X, Y, START, LRS, NUM_EPOCHS)]  # random short runs, then the notebook's
-    for case in runs:
-        mine = as_history(train_quadratic.call(*case.args()), case.num_epochs, len(case.x))
-        expected = reference_history(case)
-        tol = (1e-3, 1e-4) if case.num_epochs > 10 else (1e-4, 1e-6)  # rounding grows over a long run
-        if not close(mine, expected, *tol):
-            found = None if case.num_epochs > 10 else match(mine, mistakes(case))
-            e = first_difference(mine, expected, *tol)[0]
-            hint((found or f"after epoch {e + 1} your (w1, w2, b) = {fmt(mine[e])}, expected "
-                           f"{fmt(expected[e])}. Check the model `w1 * x_i**2 + w2 * x_i + b`, the loss "
-                           f"`(y_hat - y_i)**2`, and one update per sample.")
-                 + f" (Seen with {case.text()}.)" + ("" if found and "notebook" in found
-                                                     else train_quadratic.reads_notebook()))
+    mine = compare_runs(train_quadratic, runs, as_history, reference_history, mistakes, "(w1, w2, b)",
+                        "Check the model `w1 * x_i**2 + w2 * x_i + b`, the loss `(y_hat - y_i)**2`, and one "
+                        "update per sample.", long_tol=(1e-3, 1e-4))
     w1, w2, b = mine[-1].tolist()
     notes = ()
     if not train_quadratic.uses("backward", "grad"):
