@@ -13,7 +13,7 @@ from torch import nn
 
 matplotlib.use("Agg")
 
-from notebook_source import copy_problems  # noqa: E402
+from notebook_source import _python_lines, copy_problems  # noqa: E402
 
 from course_utils import data, models, training  # noqa: E402
 from course_utils.models import FashionCNN, LeNet5  # noqa: E402
@@ -76,6 +76,36 @@ def test_fashion_cnn_shapes_and_channels_last():
 def test_package_copy_is_the_code_notebook_8_teaches(module, name):
     problems = copy_problems(NOTEBOOK_8, name, module)
     assert not problems, "\n".join(problems)
+
+
+def notebook_recipe() -> dict:
+    """The values of notebook 8's ``batch_size, num_epochs, max_lr = ...`` line."""
+    import ast
+
+    import nbformat
+
+    for cell in nbformat.read(NOTEBOOK_8, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(_python_lines(cell.source))
+        except SyntaxError:  # the setup cell: only a %pip line under its `if`
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple):
+                names = [t.id for t in node.targets[0].elts if isinstance(t, ast.Name)]
+                if "max_lr" in names:
+                    return dict(zip(names, ast.literal_eval(node.value)))
+    raise LookupError("notebook 8 has no `batch_size, num_epochs, max_lr = ...` line")
+
+
+def test_the_benchmark_measures_the_recipe_notebook_8_uses():
+    import ast
+
+    source = (ROOT / "benchmarks" / "bench_fashion_pipeline.py").read_text(encoding="utf-8")
+    recipe = next(ast.literal_eval(node.value) for node in ast.parse(source).body
+                  if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "RECIPE")
+    assert recipe == notebook_recipe()
 
 
 # ---------------------------------------------------------------- loops
