@@ -5,7 +5,7 @@ claims, its peak memory, and the total.
     python benchmarks/bench_notebooks.py notebooks/05_*.ipynb --repeat 2
 
 Targets on a 2-core CPU laptop: at most 2 minutes per notebook and 8 minutes for the whole course;
-at most 1.5 GB peak memory per notebook (that limit is also a test, tests/test_quality.py); and each
+at most 1.5 GB peak memory per notebook (also checked by scripts/check_notebooks.py --run); and each
 notebook's "**Run time** about …" line within 1.5× of the measured time (the fastest of --repeat
 runs). A notebook that is off is named, with the line to write instead. The exit status is 1 when a
 notebook is off or over a target. Notebooks are executed in memory; the files are not modified.

@@ -1,6 +1,6 @@
 """Run a notebook from a fresh kernel and measure it: wall time and the kernel's peak memory.
 
-Shared by the quality gate (tests/test_quality.py) and the benchmark (benchmarks/bench_notebooks.py).
+Shared by the quality gate (scripts/check_notebooks.py) and the benchmark (benchmarks/bench_notebooks.py).
 The notebook file is never modified.
 """
 from __future__ import annotations

@@ -1,10 +1,13 @@
-"""The course-wide quality gate: every notebook runs clean, twice, within its memory budget; committed
-notebooks carry a clean run's outputs and follow CONTRIBUTING.md; the three install routes agree; every
-link points at a file that exists.
+"""The course-wide quality gate, as tests: every notebook is committed from a clean run, follows
+CONTRIBUTING.md, holds no absolute path, stays small, runs from a fresh kernel within its memory budget
+and reproduces its checked outputs; the three install routes agree; every link points at a file that
+exists. The checks themselves live in ``scripts/check_notebooks.py`` (a command teachers can run
+directly); each is also run here against a deliberately broken notebook, so the gate is known to fail
+when the thing it guards breaks.
 
-Each check is a function returning a list of problems, tested on deliberately broken notebooks below,
-so the gate is known to fail when the thing it guards breaks. The two executions per notebook are
-marked ``slow``: ``pytest -m "not slow"`` skips them locally; the README's command runs everything.
+The execution of each notebook is marked ``slow``: ``pytest -m "not slow"`` skips it locally. nbval runs
+every notebook once more and compares the same checked outputs with the committed ones, so the two runs
+together prove the checked outputs are reproducible.
 """
 from __future__ import annotations
 
@@ -14,130 +17,24 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import nbformat
 import pytest
 import yaml
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
-from packaging.version import Version
-
-try:
-    import tomllib
-except ImportError:  # Python < 3.11
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from nbexec import checked_outputs, execute_fresh, first_difference, is_checked, notebooks, output_text  # noqa: E402
+from check_install_routes import (binder_requirements, conda_requirement, environment_yml,  # noqa: E402
+                                  install_route_problems, lower_bound, pyproject_runtime, runtime)
+from check_links import bad_links, link_problems, links, notebook_markdown, repo_target  # noqa: E402
+from check_notebooks import (BRANCH, FIRST_NOTEBOOK, MAX_PEAK_RSS, SLUG, badge_line, count_problems,  # noqa: E402
+                             error_problems, executed_problems, header_problems, main, memory_problems,
+                             path_problems, rel, run_problems, setup_cell_source, setup_problems,
+                             size_problems)
+from nbexec import execute_fresh, is_checked, notebooks, output_text  # noqa: E402
 
-SLUG = "step-by-step-torch/course"
-BRANCH = "main"
-MAX_BYTES = 2 * 1024 * 1024            # a committed notebook, outputs included
-MAX_PEAK_RSS = 1.5e9                    # bytes, a notebook's kernel at its peak (Binder gives 2 GB)
-FIRST_NOTEBOOK = "notebooks/01_linear_by_hand.ipynb"
-ABSOLUTE_PATHS = re.compile(r"(?<![\w.~])(/work/|/root/|/home/|/tmp/|/Users/|[A-Za-z]:\\Users\\)")
 NOTEBOOKS = notebooks(ROOT)
 per_notebook = pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-
-
-def rel(path: Path) -> str:
-    return path.resolve().relative_to(ROOT).as_posix()
-
-
-# ---------------------------------------------------------------- CONTRIBUTING.md, the source of truth
-
-def contributing_block(after: str, lang: str = "") -> str:
-    """The first fenced code block (``` or ```lang) after the line containing ``after``."""
-    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
-    start = text.index(after)
-    m = re.compile(r"^( *)```" + lang + r"\n(.*?)^\1```", re.S | re.M).search(text, start)
-    indent = len(m.group(1))
-    return "\n".join(line[indent:] for line in m.group(2).splitlines())
-
-
-def setup_cell_source() -> str:
-    return contributing_block("Second cell", "python").strip()
-
-
-def badge_line(notebook_rel: str) -> str:
-    """The two badges for ``notebooks/NN_x.ipynb``, as CONTRIBUTING.md writes them for NN_name."""
-    template = contributing_block("First cell").strip()
-    assert "notebooks/NN_name.ipynb" in template, "CONTRIBUTING.md's badge template changed: update this test"
-    return template.replace("notebooks/NN_name.ipynb", notebook_rel)
-
-
-# ---------------------------------------------------------------- checks on a committed notebook
-
-def count_problems(nb) -> list[str]:
-    """A clean run numbers every non-empty code cell 1, 2, 3, ... in order."""
-    problems, expected = [], 1
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        if not cell.source.strip():
-            if cell.execution_count is not None:
-                problems.append(f"cell {i}: empty cell with execution count {cell.execution_count}")
-            continue
-        if cell.execution_count != expected:
-            problems.append(f"cell {i}: execution count {cell.execution_count}, a clean run gives {expected}")
-        for out in cell.outputs:
-            if out.output_type == "execute_result" and out.get("execution_count") != cell.execution_count:
-                problems.append(f"cell {i}: an output numbered {out.get('execution_count')} "
-                                f"belongs to another run")
-        expected += 1
-    return problems
-
-
-def error_problems(nb) -> list[str]:
-    return [f"cell {i}: error output {out.get('ename')}: {out.get('evalue')} (catch intended errors "
-            f"and print the message)"
-            for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-            for out in cell.outputs if out.output_type == "error"]
-
-
-def _texts(cell):
-    yield "source", cell.source
-    for out in cell.get("outputs", []):
-        yield "output", out.get("text", "") if isinstance(out.get("text", ""), str) else "".join(out["text"])
-        yield "output", "\n".join(out.get("traceback", []))
-        for mime, value in out.get("data", {}).items():
-            if not mime.startswith("image/") or mime == "image/svg+xml":  # base64 can contain '/tmp/'
-                yield "output", value if isinstance(value, str) else str(value)
-
-
-def path_problems(nb) -> list[str]:
-    """No absolute path of the author's machine in any source or output."""
-    problems = []
-    for i, cell in enumerate(nb.cells):
-        for where, text in _texts(cell):
-            for m in ABSOLUTE_PATHS.finditer(text):
-                line = text[text.rfind("\n", 0, m.start()) + 1:].split("\n", 1)[0]
-                problems.append(f"cell {i} {where}: absolute path {m.group(1)!r} in {line.strip()[:100]!r}")
-    return problems
-
-
-def header_problems(nb, notebook_rel: str) -> list[str]:
-    first = nb.cells[0] if nb.cells else None
-    if first is None or first.cell_type != "markdown":
-        return ["the first cell must be markdown: the title, the two badges, what you will learn, run time"]
-    problems = []
-    if not re.match(r"# \d+ · \S", first.source):
-        problems.append("the first cell must start with '# N · Title'")
-    if badge_line(notebook_rel) not in first.source:
-        links = re.findall(r"\]\((https://(?:colab\.research\.google\.com|mybinder\.org)/[^)\s]+)\)", first.source)
-        problems.append(f"the badges must be CONTRIBUTING.md's line for {notebook_rel} "
-                        f"(Colab and Binder both pointing at this notebook); found links {links}")
-    return problems
-
-
-def setup_problems(nb) -> list[str]:
-    if len(nb.cells) < 2 or nb.cells[1].cell_type != "code":
-        return ["the second cell must be the setup code cell from CONTRIBUTING.md"]
-    if nb.cells[1].source.strip() != setup_cell_source():
-        return ["the second cell differs from CONTRIBUTING.md's setup cell; copy it exactly"]
-    return []
 
 
 @per_notebook
@@ -155,9 +52,8 @@ def test_no_absolute_paths(path):
 
 @per_notebook
 def test_size(path):
-    size = path.stat().st_size
-    assert size <= MAX_BYTES, (f"{path.name} is {size / 2**20:.1f} MiB (limit 2 MiB): fewer or smaller "
-                               f"figures (about 6×3 in), no per-batch printing")
+    problems = size_problems(path)
+    assert not problems, f"{path.name}: " + "; ".join(problems)
 
 
 @per_notebook
@@ -167,52 +63,34 @@ def test_header_and_setup_cell_follow_contributing(path):
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
 
 
-# ---------------------------------------------------------------- running: twice, identical, within memory
-
-def run_problems(committed, first, second) -> list[str]:
-    """Checked outputs must agree between two fresh runs and with the committed notebook."""
-    problems = []
-    want, a, b = checked_outputs(committed), checked_outputs(first.nb), checked_outputs(second.nb)
-    for i in sorted(want):
-        if a[i] != b[i]:
-            problems.append(f"cell {i}: checked output differs between two fresh runs (seed it): "
-                            f"{first_difference(a[i], b[i])}")
-        elif a[i] != want[i]:
-            problems.append(f"cell {i}: checked output differs from the committed one (rerun the notebook "
-                            f"and update the prose): committed vs now, {first_difference(want[i], a[i])}")
-    return problems
-
-
-_runs: dict[Path, tuple] = {}
-
-
-def two_runs(path: Path):
-    """Two executions from fresh kernels, shared by the tests below so each notebook runs twice only."""
-    if path not in _runs:
-        _runs[path] = (execute_fresh(path), execute_fresh(path))
-    return _runs[path]
-
+# ---------------------------------------------------------------- running: fresh kernel, checked outputs, memory
 
 @pytest.mark.slow
 @per_notebook
-def test_runs_twice_from_fresh_kernels_with_identical_checked_outputs(path):
-    first, second = two_runs(path)
-    committed = nbformat.read(path, as_version=4)
-    assert checked_outputs(committed), f"{path.name} has no '# NBVAL_CHECK_OUTPUT' cell: mark the cells " \
-                                       f"printing the numbers the prose states"
-    problems = run_problems(committed, first, second)
+def test_runs_from_a_fresh_kernel_with_its_checked_outputs_and_within_memory(path):
+    problems = executed_problems(path)
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
 
 
-@pytest.mark.slow
-@per_notebook
-def test_peak_memory(path):
-    peaks = [run.peak_bytes for run in two_runs(path)]
-    if None in peaks:
-        pytest.skip("peak memory cannot be read on this platform (no resource module)")
-    assert max(peaks) <= MAX_PEAK_RSS, (f"{path.name}: the kernel peaked at {max(peaks) / 1e9:.2f} GB "
-                                        f"(limit {MAX_PEAK_RSS / 1e9:.1f} GB): use smaller batches or "
-                                        f"subsets, free big tensors with del")
+def test_the_command_line_reports_problems_and_exit_code(tmp_path, capsys):
+    assert main([str(NOTEBOOKS[0])]) == 0
+    assert capsys.readouterr().out.startswith(f"{rel(NOTEBOOKS[0])}: ok")
+    broken = ROOT / "notebooks" / f"99_gate_probe_{os.getpid()}.ipynb"
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    nb.cells[2].outputs = [nbformat.v4.new_output("error", ename="ValueError", evalue="boom", traceback=[])]
+    try:
+        nbformat.write(nb, broken)
+        assert main([str(broken)]) == 1
+    finally:
+        broken.unlink()
+    out = capsys.readouterr().out
+    assert "problem(s)" in out and "error output ValueError: boom" in out and "badges must be" in out
+
+
+def test_memory_limit_is_reported():
+    class Run:
+        peak_bytes = int(MAX_PEAK_RSS) + 1
+    assert memory_problems(Run()) and not memory_problems(type("R", (), {"peak_bytes": None})())
 
 
 # ---------------------------------------------------------------- the gate fails when broken
@@ -339,62 +217,8 @@ def test_stream_chunks_are_joined_before_comparing():
 
 # ---------------------------------------------------------------- environment.yml, binder/, pyproject.toml
 
-CONDA_TO_PYPI = {"pytorch": "torch", "pytorch-cpu": "torch", "pytorch-gpu": "torch"}
-NOT_RUNTIME = {"python", "pip", "jupyterlab", "notebook", "nodejs", "ipykernel"}  # frontend and tooling
-
-
-def conda_requirement(spec: str) -> Requirement:
-    """A conda match spec (``name``, ``name>=1``, ``name=1.2``, ``channel::name``) as a pip Requirement."""
-    spec = spec.split("#")[0].strip().split("::")[-1]
-    m = re.match(r"([A-Za-z0-9_.\-]+)\s*(.*)", spec)
-    name, version = m.group(1), m.group(2).replace(" ", "")
-    if re.match(r"=[^=]", version):  # conda's name=1.2 means 1.2.*
-        version = "==" + version[1:] + ("" if version.endswith("*") else ".*")
-    return Requirement(CONDA_TO_PYPI.get(name, name) + version)
-
-
-def pyproject_runtime() -> dict[str, Requirement]:
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    return {canonicalize_name(r.name): r for r in map(Requirement, deps)}
-
-
-def environment_yml() -> tuple[dict[str, Requirement], list[str]]:
-    doc = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = [d for d in doc["dependencies"] if isinstance(d, str)]
-    pip = [p for d in doc["dependencies"] if isinstance(d, dict) for p in d.get("pip", [])]
-    reqs = {}
-    for spec in conda:
-        r = conda_requirement(spec)
-        key = canonicalize_name(r.name)
-        if key in reqs and not str(r.specifier):
-            continue  # pytorch-cpu (variant) after pytorch>=2.0: keep the versioned one
-        reqs[key] = r
-    return reqs, pip
-
-
-def binder_requirements() -> tuple[dict[str, Requirement], list[str]]:
-    reqs, options = {}, []
-    for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines():
-        line = line.split(" #")[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("-"):
-            options.append(line)
-        else:
-            r = Requirement(line)
-            reqs[canonicalize_name(r.name)] = r
-    return reqs, options
-
-
-def runtime(reqs: dict) -> set[str]:
-    return set(reqs) - NOT_RUNTIME
-
-
-def lower_bound(req: Requirement) -> Version | None:
-    for s in req.specifier:
-        if s.operator in (">=", "==", "~=", "==="):
-            return Version(s.version.rstrip(".*"))
-    return None
+def test_install_routes_agree():
+    assert install_route_problems() == []
 
 
 def test_install_routes_name_the_same_runtime_packages():
@@ -481,72 +305,8 @@ def test_binder_start_opens_notebook_1_unless_a_path_was_asked_for(given, opened
 
 # ---------------------------------------------------------------- links and badges
 
-LINK = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|(?:href|src)=[\"']([^\"']+)[\"']")
-
-
-def repo_target(url: str, base: Path) -> tuple[str | None, str]:
-    """(repo path a link must resolve to, or None for an external link; a problem, or '')."""
-    parts = urlsplit(url)
-    if parts.scheme in ("mailto", "data") or url.startswith("#"):
-        return None, ""
-    if not parts.scheme and not parts.netloc:  # relative link
-        target = (base / unquote(parts.path)).resolve()
-        try:
-            return target.relative_to(ROOT).as_posix() or ".", ""
-        except ValueError:
-            return None, f"{url} points outside the repository"
-    host, path = parts.netloc.lower(), unquote(parts.path)
-    patterns = {
-        "colab.research.google.com": rf"/github/{SLUG}/blob/([^/]+)/(.+)",
-        "github.com": rf"/{SLUG}(?:\.git)?(?:/(?:blob|tree|raw)/([^/]+)(?:/(.*))?)?/?",
-        "raw.githubusercontent.com": rf"/{SLUG}/([^/]+)/(.+)",
-        "nbviewer.org": rf"/github/{SLUG}/blob/([^/]+)/(.+)",
-        "mybinder.org": rf"/v2/gh/{SLUG}/([^/?]+)",
-    }
-    if host.removeprefix("www.") not in patterns:
-        return None, ""
-    m = re.fullmatch(patterns[host.removeprefix("www.")], path, re.I)
-    if m is None:
-        if SLUG.lower() in path.lower():
-            return None, f"{url}: not a link form this test knows for {SLUG}"
-        return None, ""  # another repository, e.g. a model to learn from
-    branch, target = m.group(1), (m.group(2) if m.lastindex and m.lastindex >= 2 else None)
-    if host.endswith("mybinder.org"):
-        query = parse_qs(parts.query)
-        target = next((re.sub(r"^(lab/tree|tree|notebooks|lab/workspaces/[^/]+/tree)/", "", query[k][0])
-                       for k in ("urlpath", "labpath", "filepath") if k in query), "binder")
-        target = "binder" if target in ("lab", "tree", "") else target
-    if branch and branch != BRANCH:
-        return None, f"{url} points at branch {branch!r}, not {BRANCH!r}"
-    return (target or ".").rstrip("/"), ""
-
-
-def links(text: str) -> list[str]:
-    return [a or b for a, b in LINK.findall(text)]
-
-
-def link_problems(text: str, base: Path) -> list[tuple[str, str | None]]:
-    """(problem, the missing repo path if that is the problem) for every bad link in ``text``."""
-    problems = []
-    for url in links(text):
-        target, problem = repo_target(url, base)
-        if problem:
-            problems.append((problem, None))
-        elif target is not None and not (ROOT / target).exists():
-            problems.append((f"{url} → {target}, which does not exist in the repository", target))
-    return problems
-
-
-def documents() -> list[tuple[str, str, Path]]:
-    """(name, markdown text, folder its relative links start from) for README.md and every notebook."""
-    docs = [("README.md", (ROOT / "README.md").read_text(encoding="utf-8"), ROOT)]
-    for path in NOTEBOOKS:
-        nb = nbformat.read(path, as_version=4)
-        docs.append((rel(path), "\n".join(c.source for c in nb.cells if c.cell_type == "markdown"), path.parent))
-    return docs
-
-
-DOCUMENTS = documents()
+DOCUMENTS = [("README.md", (ROOT / "README.md").read_text(encoding="utf-8"), ROOT)] + [
+    (rel(p), notebook_markdown(nbformat.read(p, as_version=4)), p.parent) for p in NOTEBOOKS]
 
 
 def planned_notebooks() -> set[str]:
@@ -559,18 +319,11 @@ def planned_notebooks() -> set[str]:
 @pytest.mark.parametrize("name, text, base", DOCUMENTS, ids=[d[0] for d in DOCUMENTS])
 def test_every_link_points_at_a_file_that_exists(name, text, base):
     problems = link_problems(text, base)
-    # A notebook CONTRIBUTING.md plans but nobody has committed yet is pending, not broken:
-    # the test reports it as xfail until it lands, and fails on any other dead link.
-    planned = planned_notebooks()
-    broken = [problem for problem, missing in problems if missing not in planned]
-    pending = sorted({missing for _, missing in problems if missing in planned})
-    assert not broken, f"{name}:\n" + "\n".join(broken)
-    if pending:
-        pytest.xfail(f"{name} links to notebooks not written yet: {', '.join(pending)}")
+    assert not problems, f"{name}:\n" + "\n".join(problems)
 
 
-def test_planned_notebooks_are_the_six_of_the_course():
-    assert len(planned_notebooks()) == 6 and FIRST_NOTEBOOK in planned_notebooks()
+def test_contributing_lists_exactly_the_notebooks_in_the_folder():
+    assert planned_notebooks() == {rel(p) for p in NOTEBOOKS} and FIRST_NOTEBOOK in planned_notebooks()
 
 
 def test_link_mapping_to_repo_paths():
@@ -591,9 +344,9 @@ def test_gate_catches_dead_links():
     text = ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
             f"(https://colab.research.google.com/github/{SLUG}/blob/main/notebooks/99_missing.ipynb) "
             "see [the rules](CONTRIBUTING.md), [setup](docs/nowhere.md) and <img src=\"img/none.png\">")
-    assert [missing for _, missing in link_problems(text, ROOT)] == [
+    assert [missing for _, missing in bad_links(text, ROOT)] == [
         "notebooks/99_missing.ipynb", "docs/nowhere.md", "img/none.png"]
-    assert link_problems(f"[x](https://github.com/{SLUG}/tree/dev/notebooks)", ROOT)[0][0].endswith(
+    assert bad_links(f"[x](https://github.com/{SLUG}/tree/dev/notebooks)", ROOT)[0][0].endswith(
         "points at branch 'dev', not 'main'")
 
 
