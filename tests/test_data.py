@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import data
+from course_utils import data, datadirs
+from course_utils.fashion_files import FASHION_FILES
 
 SHARED = os.environ.get(data.DATA_ENV)
 needs_data = pytest.mark.skipif(not SHARED, reason=f"set {data.DATA_ENV} to the offline data folder")
 
 
-def copy_fashion(dst: Path, names=data.FASHION_FILES):
+def copy_fashion(dst: Path, names=FASHION_FILES):
     dst.mkdir(parents=True, exist_ok=True)
     for name in names:
         shutil.copy(Path(SHARED) / "fashion-mnist" / name, dst / name)
@@ -94,22 +95,25 @@ def test_to_tensors_layouts():
 
 # ---------------------------------------------------------------- failures, each with a clear message
 
-def test_missing_fashion_offline_names_file_and_fix(offline):
+def test_missing_fashion_lists_the_folders_searched_and_how_to_set_the_data_dir(offline):
+    src, cache = offline
     with pytest.raises(data.DataError) as err:
         data.fashion_mnist_arrays(train=True, download=False)
     msg = str(err.value)
-    assert "train-images-idx3-ubyte.gz" in msg and data.DATA_ENV in msg
+    assert "train-images-idx3-ubyte.gz" in msg and f"was not found in {src}, {cache}" in msg
+    assert 'from a notebook cell: import os; os.environ["COURSE_DATA_DIR"] = "/path/to/your/data"' in msg
 
 
 def test_failed_download_says_what_to_do(offline, monkeypatch):
-    import torchvision.datasets
-
-    def no_network(*args, **kwargs):
+    def no_network(url, dest, md5):
         raise OSError("Network is unreachable")
 
-    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", no_network)
-    with pytest.raises(data.DataError, match="Downloading Fashion-MNIST .* failed .*Network is unreachable"):
+    monkeypatch.setattr(datadirs, "download", no_network)
+    with pytest.raises(data.DataError) as err:
         data.fashion_mnist_arrays(train=False)
+    msg = str(err.value)
+    assert "Downloading Fashion-MNIST file t10k-images-idx3-ubyte.gz into" in msg
+    assert "failed (OSError: Network is unreachable" in msg and "Connect to the internet" in msg
 
 
 @needs_data
@@ -121,7 +125,8 @@ def test_truncated_gz_is_reported(offline):
     with pytest.raises(data.DataError) as err:
         data.fashion_mnist_arrays(train=False, download=False)
     msg = str(err.value)
-    assert "t10k-images-idx3-ubyte.gz" in msg and "damaged" in msg and "Delete it" in msg
+    assert "t10k-images-idx3-ubyte.gz" in msg and "damaged" in msg and "offline data folder" in msg
+    assert "replace it with a good copy" in msg and "delete it and run again while online" in msg
 
 
 @needs_data
@@ -140,7 +145,7 @@ def test_corrupt_npz_is_reported(offline):
     src, _ = offline
     (src / "cifar10").mkdir()
     (src / "cifar10" / "cifar10_test_first1000.npz").write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(data.DataError, match="cifar10_test_first1000.npz cannot be read .*fresh copy"):
+    with pytest.raises(data.DataError, match="cifar10_test_first1000.npz cannot be read .*replace it with a good copy"):
         data.cifar10(train=False, download=False)
 
 

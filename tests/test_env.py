@@ -1,244 +1,115 @@
-"""course_utils.env.self_check: every problem it can find is reported with its fix, and nothing is changed."""
+"""course_utils.env: seeds, and threads that fit the CPUs this process may really use."""
 import os
-import shutil
-from pathlib import Path
+import random
 
+import numpy as np
 import pytest
 import torch
 
-from course_utils import data, env
+from course_utils import env
 
-SHARED = os.environ.get(data.DATA_ENV)
-needs_data = pytest.mark.skipif(not SHARED, reason=f"set {data.DATA_ENV} to the offline data folder")
 
+def cgroup(tmp_path, files: dict, proc: str = "0::/\n"):
+    """A fake /sys/fs/cgroup tree (``{relative path: content}``) and a fake /proc/self/cgroup."""
+    root = tmp_path / "cgroup"
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    (tmp_path / "proc_cgroup").write_text(proc)
+    return {"cgroup_root": root, "proc_cgroup": tmp_path / "proc_cgroup"}
+
+
+# ---------------------------------------------------------------- cgroup CPU quotas, from fake files
+
+@pytest.mark.parametrize("text, cpus", [("50000 100000\n", 0.5), ("250000 100000\n", 2.5),
+                                        ("max 100000\n", None), ("", None), ("garbage\n", None),
+                                        ("abc 100000\n", None)])
+def test_cgroup_v2_cpu_max(tmp_path, text, cpus):
+    assert env.cgroup_cpu_limit(**cgroup(tmp_path, {"cpu.max": text})) == cpus
+
+
+def test_cgroup_v2_a_quota_higher_up_limits_this_cgroup(tmp_path):
+    paths = cgroup(tmp_path, {"user.slice/cpu.max": "100000 100000", "user.slice/job/cpu.max": "max 100000"},
+                   proc="0::/user.slice/job\n")
+    assert env.cgroup_cpu_limit(**paths) == 1.0
+
+
+@pytest.mark.parametrize("quota, cpus", [("-1", None), ("200000", 2.0), ("150000", 1.5)])
+def test_cgroup_v1_cfs_quota(tmp_path, quota, cpus):
+    paths = cgroup(tmp_path, {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": quota,
+                              "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000"},
+                   proc="12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/\n")
+    assert env.cgroup_cpu_limit(**paths) == cpus
+
+
+def test_cgroup_v1_inside_a_container_sees_its_own_root(tmp_path):
+    # with a cgroup namespace the process's path is "/" and the quota sits at the mount's top
+    paths = cgroup(tmp_path, {"cpu/cpu.cfs_quota_us": "100000", "cpu/cpu.cfs_period_us": "100000"},
+                   proc="4:cpu,cpuacct:/\n")
+    assert env.cgroup_cpu_limit(**paths) == 1.0
+
+
+def test_no_cgroup_files_means_no_limit(tmp_path):
+    assert env.cgroup_cpu_limit(tmp_path / "nothing", tmp_path / "no_proc_file") is None
+
+
+@pytest.mark.parametrize("quota, affinity, usable", [("50000 100000", 4, 1), ("250000 100000", 4, 2),
+                                                     ("max 100000", 3, 3), ("800000 100000", 2, 2)])
+def test_usable_cpus_is_the_affinity_capped_by_the_quota(tmp_path, monkeypatch, quota, affinity, usable):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(affinity)), raising=False)
+    assert env.usable_cpus(**cgroup(tmp_path, {"cpu.max": quota})) == usable
+
+
+def test_usable_cpus_without_affinity_falls_back_to_the_cpu_count(tmp_path, monkeypatch):
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.delattr(os, "process_cpu_count", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    assert env.usable_cpus(tmp_path / "none", tmp_path / "none") == 6
+
+
+# ---------------------------------------------------------------- fit_threads
 
 @pytest.fixture
-def no_data(offline, monkeypatch):
-    """An empty offline folder, an empty (not yet created) cache and no network."""
-    monkeypatch.setattr(env, "_can_reach", lambda host, *a, **k: False)
-    return offline
+def keep_threads():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
 
 
-@pytest.fixture
-def in_kernel(monkeypatch):
-    """Pretend self_check runs inside a notebook kernel, as it does in notebook 1."""
-    monkeypatch.setattr(env, "_in_kernel", lambda: True)
+def test_fit_threads_sets_torch_to_the_usable_cpus(monkeypatch, keep_threads):
+    monkeypatch.setattr(env, "usable_cpus", lambda: 1)
+    assert env.fit_threads() == 1 and torch.get_num_threads() == 1
+    monkeypatch.setattr(env, "usable_cpus", lambda: 2)
+    assert env.fit_threads() == 2 and torch.get_num_threads() == 2
+    assert env.fit_threads(max_threads=1) == 1 and torch.get_num_threads() == 1
 
 
-def fake_versions(monkeypatch, **versions):
-    """Pretend these distributions are installed at these versions (None: not installed)."""
-    real = env._version
-    versions = {k.replace("_", "-"): v for k, v in versions.items()}
-    monkeypatch.setattr(env, "_version", lambda dist: versions.get(dist.replace("_", "-"), real(dist)))
+def test_fit_threads_on_this_machine_matches_its_affinity(keep_threads):
+    n = env.fit_threads()
+    if hasattr(os, "sched_getaffinity"):
+        assert 1 <= n <= len(os.sched_getaffinity(0))
+    assert torch.get_num_threads() == n
 
 
-# ---------------------------------------------------------------- the healthy case
-
-@needs_data
-def test_this_environment_is_all_good_and_prints_every_line(in_kernel):
-    report = env.self_check()
-    assert report.ok, str(report)
-    text = str(report)
-    assert text.startswith("Environment self-check: all good.")
-    for name in ("Python", "torch", "torchvision", "widgets", "Fashion-MNIST", "CIFAR-10", "device"):
-        assert name in text
-    assert torch.__version__.split("+")[0] in report["torch"].found
-    assert report["Fashion-MNIST"].found == "present and verified in $COURSE_DATA_DIR/fashion-mnist"
-    assert "fix:" not in text
+def test_fit_threads_rejects_zero(keep_threads):
+    with pytest.raises(ValueError, match="at least 1"):
+        env.fit_threads(max_threads=0)
 
 
-@needs_data
-def test_html_lists_every_check_and_escapes():
-    report = env.self_check()
-    report.checks.append(env.Check("x<y", "problem", "a & b", "do <this>"))
-    html = report._repr_html_()
-    assert html.count("<tr>") == len(report.checks) + 1  # header row + one per check
-    assert "x&lt;y" in html and "a &amp; b" in html and "do &lt;this&gt;" in html
-    assert "1 problem to fix" in html
+def test_load_average_is_a_number_or_none():
+    load = env.load_average()
+    assert load is None or load >= 0
 
 
-@needs_data
-def test_outputs_carry_no_absolute_paths(monkeypatch, tmp_path):
-    # a notebook that shows the report is committed with its output: no machine paths in it
-    text = str(env.self_check())
-    for prefix in ("/work/", "/root/", "/home/", "/tmp/"):
-        assert prefix not in text
+# ---------------------------------------------------------------- seeds and device
+
+def test_set_seed_makes_python_numpy_and_torch_repeat():
+    env.set_seed(3)
+    first = (random.random(), np.random.rand(), torch.rand(1).item())
+    env.set_seed(3)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
 
 
-def test_checks_change_nothing_on_disk(no_data):
-    _, cache = no_data
-    env.self_check()
-    assert not cache.exists()  # no cache folder created, nothing downloaded
-
-
-# ---------------------------------------------------------------- versions
-
-def test_missing_ipywidgets_says_how_to_install(monkeypatch):
-    fake_versions(monkeypatch, ipywidgets=None)
-    check = env.self_check()["widgets"]
-    assert check.status == "problem" and "not installed" in check.found
-    assert 'pip install "ipywidgets>=7.7,<9"' in check.fix and "restart the kernel" in check.fix
-
-
-@pytest.mark.parametrize("version", ["7.6.5", "9.0.0"])
-def test_unsupported_ipywidgets(monkeypatch, version):
-    fake_versions(monkeypatch, ipywidgets=version)
-    report = env.self_check()
-    assert not report.ok and report["widgets"].status == "problem"
-    assert version in report["widgets"].found and 'pip install "ipywidgets>=7.7,<9"' in report["widgets"].fix
-
-
-def test_colab_with_ipywidgets_7_names_the_custom_widget_manager(monkeypatch):
-    fake_versions(monkeypatch, ipywidgets="7.7.1")
-    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")
-    check = env.self_check()["widgets"]
-    assert check.status == "note"  # works, but the learner should know the switch
-    assert "google.colab import output; output.enable_custom_widget_manager()" in check.fix
-
-
-def test_ipywidgets_7_with_jupyterlab_4_widget_extension_is_fine(monkeypatch, in_kernel):
-    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
-    fake_versions(monkeypatch, ipywidgets="7.8.5", jupyterlab_widgets="3.0.17")
-    assert env.self_check()["widgets"].status == "ok"
-
-
-def test_ipywidgets_8_with_old_lab_extension(monkeypatch):
-    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
-    fake_versions(monkeypatch, ipywidgets="8.1.5", jupyterlab_widgets="1.1.1")
-    check = env.self_check()["widgets"]
-    assert check.status == "problem" and "jupyterlab_widgets>=3" in check.fix
-
-
-def test_no_lab_extension_in_this_environment_is_a_note(monkeypatch, in_kernel):
-    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
-    fake_versions(monkeypatch, ipywidgets="8.1.5", jupyterlab_widgets=None)
-    check = env.self_check()["widgets"]
-    assert check.status == "note" and "where JupyterLab runs" in check.fix
-
-
-def test_outside_a_notebook_widgets_are_a_note(monkeypatch):
-    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
-    monkeypatch.setattr(env, "_in_kernel", lambda: False)
-    check = env.self_check()["widgets"]
-    assert check.status == "note" and "not running in a notebook" in check.found
-    assert "only in a notebook" in check.fix
-    assert "tip: Widgets appear only" in str(env.SelfCheckReport([check]))
-
-
-def test_self_check_inside_a_real_kernel_sees_the_kernel(tmp_path):
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("from course_utils.env import self_check\n"
-                                          "print(self_check()['widgets'].found)")]
-    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
-    found = nb.cells[0].outputs[0]["text"]
-    assert found.startswith("ipywidgets ") and "not running in a notebook" not in found
-
-
-@pytest.mark.parametrize("dist, old", [("torch", "1.13.1"), ("torchvision", "0.14.1")])
-def test_old_or_missing_torch(monkeypatch, dist, old):
-    fake_versions(monkeypatch, **{dist: old})
-    check = env.self_check()[dist]
-    assert check.status == "problem" and "too old" in check.found
-    assert "pip install" in check.fix and "download.pytorch.org/whl/cpu" in check.fix
-    fake_versions(monkeypatch, **{dist: None})
-    assert env.self_check()[dist].found == "not installed"
-
-
-def test_old_python(monkeypatch):
-    monkeypatch.setattr(env, "_python_version", lambda: (3, 8, 10))
-    report = env.self_check()
-    assert report["Python"].status == "problem" and report["Python"].found == "3.8.10"
-    assert "Python 3.9 or newer" in report["Python"].fix and "environment.yml" in report["Python"].fix
-    assert report["Python"] in report.problems and not report.ok
-
-
-# ---------------------------------------------------------------- data
-
-def test_data_missing_and_offline_says_where_to_put_it(no_data):
-    report = env.self_check()
-    fashion, cifar = report["Fashion-MNIST"], report["CIFAR-10"]
-    assert fashion.status == cifar.status == "problem"
-    assert "cannot be reached" in fashion.found
-    assert "set COURSE_DATA_DIR" in fashion.fix and "four official .gz files" in fashion.fix
-    assert "cifar10_train_first9000.npz" in cifar.fix
-    text = str(report)
-    assert text.count("fix: ") == 2 and "2 problems to fix" in text
-
-
-def test_data_missing_but_online_is_downloadable(no_data, monkeypatch):
-    probed = []
-    monkeypatch.setattr(env, "_can_reach", lambda host, *a, **k: probed.append(host) or True)
-    report = env.self_check()
-    assert report["Fashion-MNIST"].status == "ok" and "downloadable" in report["Fashion-MNIST"].found
-    assert report["CIFAR-10"].status == "ok" and "downloadable" in report["CIFAR-10"].found
-    assert set(probed) == set(env.DATA_HOSTS.values())
-
-
-def test_unwritable_cache_says_set_cache_dir(no_data, tmp_path, monkeypatch):
-    if os.geteuid() == 0:
-        monkeypatch.setattr(env.os, "access", lambda path, mode: False)  # root writes anywhere
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o555)
-    monkeypatch.setenv(data.CACHE_ENV, str(locked / "cache"))
-    try:
-        check = env.self_check()["Fashion-MNIST"]
-    finally:
-        locked.chmod(0o755)
-    assert check.status == "problem" and "not writable" in check.found
-    assert f"Set {data.CACHE_ENV}" in check.fix
-
-
-def test_bad_data_dir_is_a_problem_not_a_traceback(tmp_path, monkeypatch):
-    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "nowhere"))
-    report = env.self_check()
-    assert report["Fashion-MNIST"].status == "problem"
-    assert "not a folder" in report["Fashion-MNIST"].fix and f"unset {data.DATA_ENV}" in report["CIFAR-10"].fix
-
-
-@needs_data
-def test_damaged_fashion_file_says_delete_it(no_data):
-    src, _ = no_data
-    folder = src / "fashion-mnist"
-    folder.mkdir()
-    for name in data.FASHION_FILES:
-        shutil.copy(Path(SHARED) / "fashion-mnist" / name, folder / name)
-    victim = folder / "t10k-labels-idx1-ubyte.gz"
-    victim.write_bytes(victim.read_bytes()[:-10])  # truncated download
-    check = env.self_check()["Fashion-MNIST"]
-    assert check.status == "problem" and "t10k-labels-idx1-ubyte.gz" in check.found
-    assert check.fix.startswith("Delete it")
-
-
-@needs_data
-def test_data_found_in_the_cache_layout(no_data):
-    _, cache = no_data
-    (cache / "cifar10").mkdir(parents=True)
-    for name in ("cifar10_train_first9000.npz", "cifar10_test_first1000.npz"):
-        shutil.copy(Path(SHARED) / "cifar10" / name, cache / "cifar10" / name)
-    check = env.self_check()["CIFAR-10"]
-    assert check.status == "ok" and check.found.startswith("present in")
-
-
-# ---------------------------------------------------------------- device
-
-def test_device_reports_the_gpu(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=0: "Tesla T4")
-    assert env.self_check()["device"].found == "cuda (Tesla T4)"
-
-
-def test_cpu_on_colab_suggests_a_gpu_runtime(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")
-    check = env.self_check()["device"]
-    assert check.found.startswith("cpu") and "Change runtime type" in check.fix
-
-
-def test_unknown_check_name_lists_the_names():
-    report = env.SelfCheckReport([env.Check("a", "ok", "x")])
-    with pytest.raises(KeyError, match=r"\['a'\]"):
-        report["b"]
+def test_get_device_prefers_what_it_is_told():
+    assert env.get_device("cpu") == torch.device("cpu")
+    assert env.get_device().type in ("cpu", "cuda")

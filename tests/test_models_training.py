@@ -17,7 +17,8 @@ from notebook_source import _python_lines, copy_problems  # noqa: E402
 
 from course_utils import data, models, training  # noqa: E402
 from course_utils.models import FashionCNN, LeNet5  # noqa: E402
-from course_utils.training import CheckpointError, load_checkpoint, save_checkpoint, train_loop  # noqa: E402
+from course_utils.checkpoints import load_checkpoint, save_checkpoint  # noqa: E402
+from course_utils.training import train_loop  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_8 = ROOT / "notebooks" / "08_fashion_mnist_cnn.ipynb"
@@ -173,39 +174,7 @@ def test_a_short_real_training_run_lowers_the_loss():
     assert after < before - 0.5 and acc_after > acc_before + 0.3 and acc_after > 0.6
 
 
-# ---------------------------------------------------------------- checkpoints
-
-def _trained(seed=0):
-    torch.manual_seed(seed)
-    model = FashionCNN()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=10)
-    X, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
-    for _ in range(3):
-        opt.zero_grad()
-        nn.functional.cross_entropy(model(X), y).backward()
-        opt.step()
-        sched.step()
-    return model, opt, sched
-
-
-def test_checkpoint_round_trip_restores_model_optimizer_scheduler_and_epoch(tmp_path):
-    model, opt, sched = _trained()
-    path = save_checkpoint(tmp_path / "sub" / "ckpt.pt", model, opt, epoch=3, scheduler=sched)
-    raw = torch.load(path, weights_only=True)
-    assert set(raw) == {"model", "optimizer", "epoch", "scheduler"}
-
-    model2, opt2, sched2 = _trained(seed=1)
-    state = load_checkpoint(path, model2, opt2, sched2)
-    assert state["epoch"] == 3
-    for a, b in zip(model.parameters(), model2.parameters()):
-        assert torch.equal(a, b)
-    for p, q in zip(model.parameters(), model2.parameters()):
-        for key in ("exp_avg", "exp_avg_sq"):
-            assert torch.equal(opt.state[p][key], opt2.state[q][key])
-    assert sched2.last_epoch == sched.last_epoch == 3
-    assert opt2.param_groups[0]["lr"] == pytest.approx(opt.param_groups[0]["lr"])
-
+# ---------------------------------------------------------------- resuming (checkpoints themselves: test_checkpoints.py)
 
 def test_resumed_training_equals_uninterrupted(tmp_path):
     X, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
@@ -227,65 +196,6 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
     run(resumed, resumed_opt, range(start, 4))
     for a, b in zip(full.parameters(), resumed.parameters()):
         assert torch.equal(a, b)
-
-
-def test_text_file_is_not_a_checkpoint(tmp_path):
-    path = tmp_path / "notes.pt"
-    path.write_text("hello")
-    with pytest.raises(CheckpointError) as err:
-        load_checkpoint(path, FashionCNN())
-    msg = str(err.value)
-    assert "notes.pt is not a PyTorch checkpoint" in msg and "b'hello'" in msg and "save_checkpoint" in msg
-
-
-def test_truncated_checkpoint_is_reported(tmp_path):
-    model, opt, _ = _trained()
-    path = save_checkpoint(tmp_path / "c.pt", model, opt, epoch=0)
-    path.write_bytes(path.read_bytes()[:3000])
-    with pytest.raises(CheckpointError, match="c.pt is a truncated checkpoint.*3,000 bytes.*save_checkpoint"):
-        load_checkpoint(path)
-
-
-def test_damaged_zip_checkpoint_is_reported(tmp_path):
-    model, opt, _ = _trained()
-    path = save_checkpoint(tmp_path / "c.pt", model, opt, epoch=0)
-    raw = bytearray(path.read_bytes())
-    raw[200:4000] = bytes(3800)  # overwrite stored data but keep the zip directory at the end
-    path.write_bytes(bytes(raw))
-    with pytest.raises(CheckpointError, match="c.pt is damaged and cannot be read.*Save the checkpoint again"):
-        load_checkpoint(path)
-
-
-def test_bare_state_dict_is_explained(tmp_path):
-    path = tmp_path / "weights.pt"
-    torch.save(FashionCNN().state_dict(), path)
-    with pytest.raises(CheckpointError) as err:
-        load_checkpoint(path, FashionCNN())
-    msg = str(err.value)
-    assert "not a training checkpoint" in msg and "'optimizer'" in msg and "load_state_dict" in msg
-
-
-def test_pickled_object_is_refused_with_weights_only(tmp_path):
-    path = tmp_path / "model.pt"
-    torch.save(FashionCNN(), path)  # a whole pickled module, not state dicts
-    with pytest.raises(CheckpointError, match="pickled Python objects.*weights_only=True.*state_dict"):
-        load_checkpoint(path)
-
-
-def test_checkpoint_for_another_model_is_reported(tmp_path):
-    model, opt, _ = _trained()
-    path = save_checkpoint(tmp_path / "c.pt", model, opt, epoch=0)
-    with pytest.raises(CheckpointError, match="do not fit this model.*same layers"):
-        load_checkpoint(path, LeNet5())
-
-
-def test_missing_file_and_missing_scheduler_state(tmp_path):
-    with pytest.raises(CheckpointError, match="No checkpoint file at .*save_checkpoint"):
-        load_checkpoint(tmp_path / "nope.pt")
-    model, opt, sched = _trained()
-    path = save_checkpoint(tmp_path / "c.pt", model, opt, epoch=0)
-    with pytest.raises(CheckpointError, match="no scheduler state"):
-        load_checkpoint(path, model, opt, sched)
 
 
 # ---------------------------------------------------------------- plots
