@@ -80,7 +80,8 @@ def test_package_copy_is_the_code_notebook_8_teaches(module, name):
 
 
 def notebook_recipe() -> dict:
-    """The values of notebook 8's ``batch_size, num_epochs, max_lr = ...`` line."""
+    """Notebook 8's recipe: its ``batch_size, num_epochs, max_lr = ...`` line, and in the same cell
+    ``Adam(..., betas=...)`` and ``OneCycleLR(..., pct_start=..., div_factor=...)``."""
     import ast
 
     import nbformat
@@ -92,11 +93,17 @@ def notebook_recipe() -> dict:
             tree = ast.parse(_python_lines(cell.source))
         except SyntaxError:  # the setup cell: only a %pip line under its `if`
             continue
+        recipe = {}
         for node in ast.walk(tree):
             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple):
                 names = [t.id for t in node.targets[0].elts if isinstance(t, ast.Name)]
                 if "max_lr" in names:
-                    return dict(zip(names, ast.literal_eval(node.value)))
+                    recipe.update(zip(names, ast.literal_eval(node.value)))
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("Adam", "OneCycleLR"):
+                recipe.update({k.arg: ast.literal_eval(k.value) for k in node.keywords
+                               if k.arg in ("betas", "pct_start", "div_factor")})
+        if "max_lr" in recipe:
+            return recipe
     raise LookupError("notebook 8 has no `batch_size, num_epochs, max_lr = ...` line")
 
 
