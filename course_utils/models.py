@@ -1,4 +1,4 @@
-"""Reference copies of the models the course has already taught (notebooks 5 and 6).
+"""The models the course has taught (notebooks 5 and 8), for later notebooks, tests and benchmarks.
 
 Later notebooks import them from here; the notebooks that teach them write them out in full.
 """
@@ -35,16 +35,23 @@ class LeNet5(nn.Module):
 
 
 class FashionCNN(nn.Module):
-    """The Fashion-MNIST CNN of notebook 6: two conv-ReLU-pool blocks and one Linear layer."""
+    """The Fashion-MNIST CNN of notebook 8, the same code as its cell (tests/test_notebook_copies.py):
+    two conv-ReLU-pool blocks and one Linear layer, for (N, 1, 28, 28) images."""
 
-    def __init__(self, num_classes: int = 10):
+    def __init__(self):
         super().__init__()
-        self.layer1 = nn.Sequential(nn.Conv2d(1, 16, 5, stride=1, padding=2), nn.ReLU(), nn.MaxPool2d(2))
-        self.layer2 = nn.Sequential(nn.Conv2d(16, 32, 5, stride=1, padding=2), nn.ReLU(), nn.MaxPool2d(2))
-        self.fc = nn.Linear(32 * 7 * 7, num_classes)
+        self.layer1 = nn.Sequential(
+            nn.Conv2d(1, 16, kernel_size=5, stride=1, padding=2),   # (N, 16, 28, 28)
+            nn.ReLU(),
+            nn.MaxPool2d(2))                                        # (N, 16, 14, 14)
+        self.layer2 = nn.Sequential(
+            nn.Conv2d(16, 32, kernel_size=5, stride=1, padding=2),  # (N, 32, 14, 14)
+            nn.ReLU(),
+            nn.MaxPool2d(2))                                        # (N, 32, 7, 7)
+        self.fc = nn.Linear(32 * 7 * 7, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 1, 28, 28)
-        x = self.layer1(x)          # (N, 16, 14, 14)
-        x = self.layer2(x)          # (N, 32, 7, 7)
-        x = torch.flatten(x, 1)     # (N, 1568)
-        return self.fc(x)           # (N, 10) logits
+        x = self.layer1(x)           # (N, 16, 14, 14)
+        x = self.layer2(x)           # (N, 32, 7, 7)
+        x = torch.flatten(x, 1)      # (N, 1568)
+        return self.fc(x)            # (N, 10) logits

@@ -5,6 +5,7 @@ The notebook file is never modified.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,3 +109,59 @@ def checked_outputs(nb) -> dict[int, str]:
     """{cell index: comparable output text} for every checked cell."""
     return {i: output_text(cell) for i, cell in enumerate(nb.cells) if is_checked(cell)}
 
+
+
+# ---------------------------------------------------------------- the "Run time" line of a notebook
+
+RUN_TIME = re.compile(r"\*\*Run time\*\*\s*(?P<claim>[^.;,(\n]*)", re.I)
+_NUMBER = r"(\d+(?:\.\d+)?|½|a|an|one|two|three|four|five)(½)?"
+_DURATION = re.compile(rf"(?P<lo>{_NUMBER})(?:\s*(?:–|-|to)\s*(?P<hi>{_NUMBER}))?\s*(?P<unit>seconds?|s\b|minutes?|min\b)", re.I)
+_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "½": 0.5}
+
+
+def _amount(number: str, half: str | None) -> float:
+    value = _WORDS.get(number.lower()) if number.lower() in _WORDS else float(number)
+    return value + (0.5 if half else 0.0)
+
+
+def claimed_run_time(nb) -> tuple[float, float, str] | None:
+    """(low, high) seconds and the words of the first cell's ``**Run time** about 1½ minutes ...`` line;
+    None when there is no such line or it names no duration. "about 2 minutes" gives (120, 120),
+    "1–2 minutes" (60, 120), "under a minute" (0, 60)."""
+    first = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+    match = RUN_TIME.search(first.source) if first is not None else None
+    if match is None:
+        return None
+    claim = " ".join(match.group("claim").split())
+    duration = _DURATION.search(claim)
+    if duration is None:
+        return None
+    scale = 60.0 if duration.group("unit").lower().startswith("m") else 1.0
+    parts = duration.groupdict()
+    lo = _amount(*re.match(_NUMBER, parts["lo"]).groups()) * scale
+    hi = _amount(*re.match(_NUMBER, parts["hi"]).groups()) * scale if parts["hi"] else lo
+    if re.search(r"\b(under|less than|at most|below)\b", claim[:duration.start()], re.I):
+        lo = 0.0
+    return lo, hi, claim
+
+
+def run_time_problem(claim: tuple[float, float, str] | None, seconds: float, factor: float = 1.5) -> str:
+    """Empty when ``seconds`` is within ``factor``× of the claimed run time, else what is off and a fix."""
+    suggestion = f"write 'about {describe_seconds(seconds)}'"
+    if claim is None:
+        return f"no '**Run time** about …' line in the first cell; {suggestion}"
+    lo, hi, words = claim
+    if seconds > hi * factor or (lo > 0 and seconds < lo / factor):
+        return f"claims '{words}', measured {seconds:.0f} s: {suggestion}"
+    return ""
+
+
+def describe_seconds(seconds: float) -> str:
+    """A run time as a person would say it: '15 seconds', '1 minute', '1½ minutes', '3 minutes'."""
+    if seconds < 50:
+        step = 5 if seconds < 30 else 10
+        return f"{max(step, round(seconds / step) * step):.0f} seconds"
+    halves = max(2, round(seconds / 30))
+    whole, half = divmod(halves, 2)
+    text = f"{whole}{'½' if half else ''}"
+    return f"{text} minute" if halves == 2 else f"{text} minutes"

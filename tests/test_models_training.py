@@ -1,4 +1,8 @@
-"""Reference models, training loops and checkpoints in course_utils (models.py, training.py, plots.py)."""
+"""Models, training loops and checkpoints in course_utils (models.py, training.py, plots.py).
+
+The package's FashionCNN, train_loop and test_loop are the code notebook 8 teaches: a test below
+compares them with the notebook's cells (tests/notebook_source.py), so the two cannot drift apart.
+"""
 import os
 from pathlib import Path
 
@@ -9,10 +13,15 @@ from torch import nn
 
 matplotlib.use("Agg")
 
-from course_utils import data  # noqa: E402
+from notebook_source import _python_lines, copy_problems  # noqa: E402
+
+from course_utils import data, models, training  # noqa: E402
 from course_utils.models import FashionCNN, LeNet5  # noqa: E402
 from course_utils.checkpoints import load_checkpoint, save_checkpoint  # noqa: E402
-from course_utils.training import accuracy, evaluate, train_epoch  # noqa: E402
+from course_utils.training import train_loop  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_8 = ROOT / "notebooks" / "08_fashion_mnist_cnn.ipynb"
 
 
 def _has_fashion() -> bool:
@@ -61,26 +70,97 @@ def test_fashion_cnn_shapes_and_channels_last():
     assert torch.allclose(cl(x.contiguous(memory_format=torch.channels_last)), out, atol=1e-5)
 
 
+# ---------------------------------------------------------------- one source of truth
+
+@pytest.mark.parametrize("module, name", [(models, "FashionCNN"), (training, "train_loop"),
+                                          (training, "test_loop")], ids=["FashionCNN", "train_loop", "test_loop"])
+def test_package_copy_is_the_code_notebook_8_teaches(module, name):
+    problems = copy_problems(NOTEBOOK_8, name, module)
+    assert not problems, "\n".join(problems)
+
+
+def notebook_recipe() -> dict:
+    """Notebook 8's recipe: its ``batch_size, num_epochs, max_lr = ...`` line, and in the same cell
+    ``Adam(..., betas=...)`` and ``OneCycleLR(..., pct_start=..., div_factor=...)``."""
+    import ast
+
+    import nbformat
+
+    for cell in nbformat.read(NOTEBOOK_8, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(_python_lines(cell.source))
+        except SyntaxError:  # the setup cell: only a %pip line under its `if`
+            continue
+        recipe = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple):
+                names = [t.id for t in node.targets[0].elts if isinstance(t, ast.Name)]
+                if "max_lr" in names:
+                    recipe.update(zip(names, ast.literal_eval(node.value)))
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("Adam", "OneCycleLR"):
+                recipe.update({k.arg: ast.literal_eval(k.value) for k in node.keywords
+                               if k.arg in ("betas", "pct_start", "div_factor")})
+        if "max_lr" in recipe:
+            return recipe
+    raise LookupError("notebook 8 has no `batch_size, num_epochs, max_lr = ...` line")
+
+
+def test_the_benchmark_measures_the_recipe_notebook_8_uses():
+    import ast
+
+    source = (ROOT / "benchmarks" / "bench_fashion_pipeline.py").read_text(encoding="utf-8")
+    recipe = next(ast.literal_eval(node.value) for node in ast.parse(source).body
+                  if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "RECIPE")
+    assert recipe == notebook_recipe()
+
+
 # ---------------------------------------------------------------- loops
 
-def test_accuracy_counts_argmax_matches():
-    logits = torch.tensor([[2.0, 1.0], [0.0, 3.0], [5.0, 1.0], [0.0, 1.0]])
-    assert accuracy(logits, torch.tensor([0, 1, 1, 0])) == 0.5
-    with pytest.raises(ValueError, match="logits"):
-        accuracy(logits, torch.tensor([0, 1]))
-
-
-def test_evaluate_matches_a_direct_computation_and_does_not_track_grads():
+def test_test_loop_weighs_every_image_once_and_builds_no_graph():
     torch.manual_seed(0)
     model = FashionCNN()
     X, y = torch.randn(50, 1, 28, 28), torch.randint(0, 10, (50,))
-    loss, acc = evaluate(model, X, y, batch_size=16)
-    with torch.no_grad():
+    loss, acc = training.test_loop(data.TensorBatches(X, y, 16, shuffle=False), model, nn.CrossEntropyLoss())
+    with torch.no_grad():  # 50 = 16 + 16 + 16 + 2: a short last batch must not count as a full one
         logits = model(X)
     assert loss == pytest.approx(nn.functional.cross_entropy(logits, y).item(), rel=1e-5)
-    assert acc == pytest.approx(accuracy(logits, y))
+    assert acc == (logits.argmax(1) == y).sum().item() / 50
     assert all(p.grad is None for p in model.parameters())
     assert not model.training
+
+
+def test_train_loop_takes_a_dataloader_or_tensor_batches_alike_and_steps_the_scheduler():
+    X, y = torch.randn(40, 1, 28, 28), torch.randint(0, 10, (40,))
+
+    def one_epoch(batches):
+        torch.manual_seed(0)
+        model = FashionCNN()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=10)
+        loss = train_loop(batches, model, nn.CrossEntropyLoss(), opt, sched)
+        return model, loss, sched
+
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=16)
+    model_a, loss_a, sched_a = one_epoch(loader)
+    model_b, loss_b, sched_b = one_epoch(data.TensorBatches(X, y, 16, shuffle=False))
+    assert loss_a == loss_b
+    for a, b in zip(model_a.parameters(), model_b.parameters()):
+        assert torch.equal(a, b)
+    assert sched_a.last_epoch == sched_b.last_epoch == 3  # one scheduler step per batch (16 + 16 + 8)
+    assert model_a.training
+
+
+def test_train_loop_returns_the_mean_loss_per_image_before_each_step():
+    torch.manual_seed(0)
+    model = FashionCNN()
+    X, y = torch.randn(24, 1, 28, 28), torch.randint(0, 10, (24,))
+    first = nn.functional.cross_entropy(model(X[:16]), y[:16]).item()
+    frozen = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: the weights stay, so the loss is known
+    second = nn.functional.cross_entropy(model(X[16:]), y[16:]).item()
+    mean = train_loop(data.TensorBatches(X, y, 16, shuffle=False), model, nn.CrossEntropyLoss(), frozen)
+    assert mean == pytest.approx((first * 16 + second * 8) / 24, rel=1e-5)
 
 
 @needs_data
@@ -91,11 +171,12 @@ def test_a_short_real_training_run_lowers_the_loss():
     model = FashionCNN()
     loss_fn = nn.CrossEntropyLoss()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    before, acc_before = evaluate(model, X_val, y_val, loss_fn)
+    val = data.TensorBatches(X_val, y_val, 500, shuffle=False)
+    before, acc_before = training.test_loop(val, model, loss_fn)
     batches = data.TensorBatches(X_train, y_train, batch_size=64, seed=0)
-    first = train_epoch(model, batches, loss_fn, opt)
-    second = train_epoch(model, batches, loss_fn, opt)
-    after, acc_after = evaluate(model, X_val, y_val, loss_fn)
+    first = train_loop(batches, model, loss_fn, opt)
+    second = train_loop(batches, model, loss_fn, opt)
+    after, acc_after = training.test_loop(val, model, loss_fn)
     assert second < first
     assert after < before - 0.5 and acc_after > acc_before + 0.3 and acc_after > 0.6
 
@@ -107,7 +188,7 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
 
     def run(model, opt, epochs):
         for epoch in epochs:
-            train_epoch(model, data.TensorBatches(X, y, 16, seed=epoch), nn.CrossEntropyLoss(), opt)
+            train_loop(data.TensorBatches(X, y, 16, seed=epoch), model, nn.CrossEntropyLoss(), opt)
 
     torch.manual_seed(0)
     full = FashionCNN()
