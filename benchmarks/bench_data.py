@@ -1,5 +1,5 @@
 """Data-pipeline figures for Fashion-MNIST (issue 3): load time of the in-memory fast path, and one
-training epoch of the notebook 6 CNN fed by the fast path vs the usual DataLoader, side by side.
+training epoch of the notebook 8 CNN fed by the fast path vs the usual DataLoader, side by side.
 
     python benchmarks/bench_data.py            # prints a table
     python benchmarks/bench_data.py --threads 2 --repeats 3

@@ -10,9 +10,6 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
-# Checkpoints moved to course_utils.checkpoints; re-exported until every notebook imports them from there.
-from course_utils.checkpoints import CheckpointError, load_checkpoint, save_checkpoint  # noqa: F401
-
 
 def train_loop(dataloader, model, loss_fn, optimizer, scheduler=None):
     """One epoch over the training batches; returns the mean loss per image."""

@@ -54,3 +54,15 @@ def test_no_star_imports(module):
 def test_imports_point_one_way(module):
     used = {n.split(".")[1] for n in imports_of(module) if n.startswith("course_utils.")}
     assert not used & FORBIDDEN[module], f"{module}.py imports {used & FORBIDDEN[module]}"
+
+
+def test_every_subpackage_is_installed():
+    """pyproject.toml lists the packages by hand; one left out is missing from a non-editable install
+    (Colab's `%pip install git+...`), and every import of it fails there."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    listed = set(tomllib.loads((PKG.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    present = {".".join(("course_utils",) + p.parent.relative_to(PKG).parts) for p in PKG.rglob("__init__.py")}
+    assert present <= listed, f"add {sorted(present - listed)} to [tool.setuptools] packages in pyproject.toml"
