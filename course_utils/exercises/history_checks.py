@@ -64,3 +64,11 @@ def rounded_uniform(seed: int):
         return round(lo + (hi - lo) * torch.rand((), generator=g).item(), digits)
 
     return draw
+
+
+def autograd_note(trial: Trial, filled: str) -> tuple:
+    """A note (never a failure) for a right answer that computed its gradients without autograd."""
+    if trial.uses("backward", "grad"):
+        return ()
+    return (f"you wrote the gradient by hand, which is right too; the exercise meant autograd: "
+            f"`loss.backward()` fills {filled}.",)

@@ -7,7 +7,8 @@ from typing import NamedTuple
 
 import torch
 
-from course_utils.exercises.history_checks import check_floats, check_history_shape, compare_runs, rounded_uniform
+from course_utils.exercises.history_checks import (autograd_note, check_floats, check_history_shape, compare_runs,
+                                                    rounded_uniform)
 from course_utils.exercises.trial import Trial, checker
 from course_utils.exercises.verdict import PASS, CheckResult, hint
 
@@ -62,19 +63,21 @@ class Case(NamedTuple):
         return list(self.x), list(self.y), self.w_start, self.lr, self.num_epochs
 
     def text(self) -> str:
-        return (f"x_data = {list(self.x)}, y_data = {list(self.y)}, w_start = {self.w_start}, "
-                f"lr = {self.lr}, num_epochs = {self.num_epochs}")
+        named = {"x_data": list(self.x), "y_data": list(self.y), "w_start": self.w_start, "lr": self.lr,
+                 "num_epochs": self.num_epochs}
+        return ", ".join(f"{name} = {value}" for name, value in named.items())
 
 
 def cases() -> list[Case]:
     """Short random runs: 5, 1, 3 and 2 samples; start, learning rate and epochs differ in each."""
     draw = rounded_uniform(1)
-    out = []
-    for n, num_epochs in [(5, 3), (1, 4), (3, 2), (2, 5)]:
+
+    def case(n: int, num_epochs: int) -> Case:
         x = tuple(draw(0.5, 2, 1) * (-1) ** i for i in range(n))  # |x| ≤ 2: stable for lr ≤ 0.1
         y = tuple(draw(-3, 3, 1) for _ in range(n))
-        out.append(Case(x, y, draw(-1, 0.9, 2), draw(0.02, 0.1, 3), num_epochs))
-    return out
+        return Case(x, y, draw(-1, 0.9, 2), draw(0.02, 0.1, 3), num_epochs)
+
+    return [case(n, num_epochs) for n, num_epochs in [(5, 3), (1, 4), (3, 2), (2, 5)]]
 
 
 @functools.lru_cache(maxsize=None)
@@ -155,10 +158,7 @@ def check_linear(train_linear: Trial) -> CheckResult:
     mine = compare_runs(train_linear, runs, as_history, reference_history, mistakes, "w",
                         "Check the loss `(x * w - y) ** 2`, backward(), the update `w -= lr * w.grad`, and "
                         "`w.grad.zero_()`, once per sample.")
-    notes = ()
-    if not train_linear.uses("backward", "grad"):
-        notes = ("you wrote the gradient by hand, which is right too; the exercise meant autograd: "
-                 "`loss.backward()` fills w.grad.",)
+    notes = autograd_note(train_linear, "w.grad")
     notes += train_linear.by_hand_note(("optim", "SGD"), "the update written out, `w -= lr * w.grad` under "
                                                          "torch.no_grad(), which is what `opt.step()` does.")
     return CheckResult(PASS, f"right on {len(runs) - 1} random short runs (1 to 5 samples, other start values "

@@ -10,7 +10,8 @@ from typing import NamedTuple
 import torch
 
 from course_utils import plots
-from course_utils.exercises.history_checks import check_floats, check_history_shape, compare_runs, rounded_uniform
+from course_utils.exercises.history_checks import (autograd_note, check_floats, check_history_shape, compare_runs,
+                                                    rounded_uniform)
 from course_utils.exercises.trial import Trial, checker
 from course_utils.exercises.verdict import PASS, CheckResult, hint
 
@@ -189,10 +190,7 @@ def check_quadratic(train_quadratic: Trial) -> CheckResult:
                         "Check the model `w1 * x_i**2 + w2 * x_i + b`, the loss `(y_hat - y_i)**2`, and one "
                         "update per sample.", long_tol=(1e-3, 1e-4))
     w1, w2, b = mine[-1].tolist()
-    notes = ()
-    if not train_quadratic.uses("backward", "grad"):
-        notes = ("you wrote the gradients by hand, which is right too; the exercise meant autograd: "
-                 "`loss.backward()` fills w1.grad, w2.grad and b.grad.",)
+    notes = autograd_note(train_quadratic, "w1.grad, w2.grad and b.grad")
     return CheckResult(PASS, f"right on {len(runs) - 1} random short runs (1 to 5 samples, a different "
                              f"learning rate for each parameter), and with the notebook's data after "
                              f"{NUM_EPOCHS} epochs w1 = {w1:.4f}, w2 = {w2:.4f}, b = {b:.4f}: the "
