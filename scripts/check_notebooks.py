@@ -21,12 +21,11 @@ import nbformat
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from check_links import link_problems, notebook_markdown  # noqa: E402
 from check_install_routes import install_route_problems  # noqa: E402
-from nbexec import ROOT, checked_outputs, execute_fresh, first_difference, notebooks  # noqa: E402
+from nbexec import MAX_PEAK_RSS, ROOT, checked_outputs, execute_fresh, first_difference, notebooks  # noqa: E402
 
 SLUG = "step-by-step-torch/course"
 BRANCH = "main"
 MAX_BYTES = 2 * 1024 * 1024            # a committed notebook, outputs included
-MAX_PEAK_RSS = 1.5e9                    # bytes, a notebook's kernel at its peak (Binder gives 2 GB)
 FIRST_NOTEBOOK = "notebooks/01_linear_by_hand.ipynb"
 ABSOLUTE_PATHS = re.compile(r"(?<![\w.~])(/work/|/root/|/home/|/tmp/|/Users/|[A-Za-z]:\\Users\\)")
 

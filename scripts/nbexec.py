@@ -15,6 +15,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECK_MARKER = "NBVAL_CHECK_OUTPUT"
+MAX_PEAK_RSS = 1.5e9   # bytes, a notebook's kernel at its peak (Binder gives 2 GB)
 # Appended as a last cell: peak resident memory of the kernel process (and any child it waited for).
 # ru_maxrss is in KiB on Linux, in bytes on macOS; the resource module does not exist on Windows.
 PEAK_RSS_SOURCE = """\

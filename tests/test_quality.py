@@ -5,9 +5,9 @@ exists. The checks themselves live in ``scripts/check_notebooks.py`` (a command 
 directly); each is also run here against a deliberately broken notebook, so the gate is known to fail
 when the thing it guards breaks.
 
-The execution of each notebook is marked ``slow``: ``pytest -m "not slow"`` skips it locally. nbval runs
-every notebook once more and compares the same checked outputs with the committed ones, so the two runs
-together prove the checked outputs are reproducible.
+Running the notebooks is nbval's part: it compares their checked outputs with the committed ones, and
+scripts/nbval_plugin.py adds the memory budget. The tests of the checks that need a kernel are marked
+``slow``.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from check_install_routes import (binder_requirements, conda_requirement, enviro
                                   install_route_problems, lower_bound, pyproject_runtime, runtime)
 from check_links import bad_links, link_problems, links, notebook_markdown, repo_target  # noqa: E402
 from check_notebooks import (BRANCH, FIRST_NOTEBOOK, MAX_PEAK_RSS, SLUG, badge_line, count_problems,  # noqa: E402
-                             error_problems, executed_problems, header_problems, main, memory_problems,
+                             error_problems, header_problems, main, memory_problems,
                              path_problems, rel, run_problems, setup_cell_source, setup_problems,
                              size_problems)
 from nbexec import execute_fresh, is_checked, notebooks, output_text  # noqa: E402
@@ -65,11 +65,35 @@ def test_header_and_setup_cell_follow_contributing(path):
 
 # ---------------------------------------------------------------- running: fresh kernel, checked outputs, memory
 
+# nbval runs every notebook (its checked outputs against the committed ones) and, through
+# scripts/nbval_plugin.py, checks its kernel's peak memory; `python scripts/check_notebooks.py --run` does
+# the same outside pytest. The tests below show both fail when they should.
+
 @pytest.mark.slow
-@per_notebook
-def test_runs_from_a_fresh_kernel_with_its_checked_outputs_and_within_memory(path):
-    problems = executed_problems(path)
-    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+@pytest.mark.parametrize("limit, fails", [(2e8, True), (3e9, False)])
+def test_nbval_run_fails_a_notebook_over_its_memory_budget(tmp_path, limit, fails):
+    path = kernel_notebook(tmp_path, "# NBVAL_CHECK_OUTPUT\nbig = b'x' * 300_000_000  # 300 MB\nprint(len(big))")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="300000000\n")]
+    nb.cells[0].execution_count = 1
+    nbformat.write(nb, path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "scripts"), "COURSE_MAX_KERNEL_BYTES": str(limit)}
+    done = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p",
+                           "no:cacheprovider", "-p", "nbval_plugin", "--rootdir", str(tmp_path), str(path)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert (done.returncode != 0) == fails, done.stdout[-3000:]
+    assert ("the kernel peaked at" in done.stdout) == fails, done.stdout[-3000:]
+    assert "1 passed" in done.stdout, done.stdout[-3000:]   # the cell itself ran and matched
+
+
+def test_nbval_plugin_waits_a_minute_for_output():
+    import nbval_plugin
+
+    class IPyNbCell:  # the name nbval's cell items have
+        output_timeout = 5
+    cell = IPyNbCell()
+    nbval_plugin.pytest_collection_modifyitems([cell, object()])
+    assert cell.output_timeout == 60
 
 
 def test_the_command_line_reports_problems_and_exit_code(tmp_path, capsys):
