@@ -383,3 +383,13 @@ def test_ipywidgets7_script_pins_7_and_its_venv_is_ignored():
     assert '"ipywidgets==7.8.*"' in text and '-e ".[test]"' in text
     assert "tests/test_widget*.py" in text and "exit 1" in text  # refuses to run on anything but 7
     assert ".venv-ipyw7/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_ci_runs_the_readme_test_command_and_the_avx2_leg():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = readme.split("## Run the tests", 1)[1].split("```bash\n", 1)[1].split("\n```", 1)[0].strip()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert subprocess.run(["bash", "-n", str(ROOT / ".ci" / "run")]).returncode == 0
+    assert command in ci.splitlines(), f".ci/run must run the README's test command exactly: {command}"
+    assert "ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=1" in ci and "pytest -q notebooks/" in ci
+    assert "IPYW7_BROWSER=1" in ci and "exit $status" in ci   # the side legs count
