@@ -37,7 +37,7 @@ from course_utils.training import test_loop, train_loop  # noqa: E402
 
 TARGET, FLOOR, MEAN_TARGET, RATIO_TARGET = 0.91, 0.91, 0.913, 0.25
 # notebook 8's cell (tests/test_models_training.py keeps the two equal)
-RECIPE = {"batch_size": 64, "num_epochs": 4, "max_lr": 5e-3, "pct_start": 0.15, "div_factor": 10, "betas": (0.9, 0.99)}
+RECIPE = {"batch_size": 128, "num_epochs": 5, "max_lr": 5e-3, "pct_start": 0.15, "div_factor": 10, "betas": (0.9, 0.99)}
 TEST_BATCH = 1000
 
 
