@@ -117,11 +117,11 @@ def tidy_widgets(nb) -> None:
 def tidy(nb) -> None:
     """Everything ``execute`` does to a freshly executed notebook before saving it."""
     nb.metadata["kernelspec"] = kernelspec()
+    tidy_widgets(nb)  # first: a hidden bar between two prints would keep them apart
     for cell in nb.cells:  # timestamps and stream chunking would make every re-run a noisy diff
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             cell.outputs = merge_streams(cell.outputs)
-    tidy_widgets(nb)
 
 
 def execute(path: Path, timeout: int = 600) -> float:

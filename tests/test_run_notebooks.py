@@ -45,10 +45,10 @@ def executed_notebook() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     cell = nbformat.v4.new_code_cell("for epoch in range(2): train_loop(...)")
-    cell.outputs = [tqdm_bar(models, "a", 469, 469, hidden=True),
+    cell.outputs = [tqdm_bar(models, "a", 469, 469, hidden=True),     # a hidden bar between two prints
                     nbformat.v4.new_output("stream", name="stdout", text="epoch 1\n"),
-                    nbformat.v4.new_output("stream", name="stdout", text="epoch 2\n"),
-                    tqdm_bar(models, "b", 469, 469, hidden=True)]
+                    tqdm_bar(models, "b", 469, 469, hidden=True),
+                    nbformat.v4.new_output("stream", name="stdout", text="epoch 2\n")]
     kept = nbformat.v4.new_code_cell("for epoch in tqdm(range(4)): ...")
     kept.outputs = [tqdm_bar(models, "c", 4, 4, hidden=False)]
     cell.metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:00"}
