@@ -185,12 +185,12 @@ def as_history(value, num_epochs: int, num_samples: int) -> torch.Tensor:
 @checker(advice=ADVICE)
 def check_quadratic(train_quadratic: Trial) -> CheckResult:
     """Check a learner's ``train_quadratic(x, y, w1, w2, b, lr_w1, lr_w2, lr_b, num_epochs)``."""
+    notes = autograd_note(train_quadratic, "w1.grad, w2.grad and b.grad")  # said only if all is right
     runs = cases() + [Case(X, Y, START, LRS, NUM_EPOCHS)]  # random short runs, then the notebook's
     mine = compare_runs(train_quadratic, runs, as_history, reference_history, mistakes, "(w1, w2, b)",
                         "Check the model `w1 * x_i**2 + w2 * x_i + b`, the loss `(y_hat - y_i)**2`, and one "
                         "update per sample.", long_tol=(1e-3, 1e-4))
     w1, w2, b = mine[-1].tolist()
-    notes = autograd_note(train_quadratic, "w1.grad, w2.grad and b.grad")
     return CheckResult(PASS, f"right on {len(runs) - 1} random short runs (1 to 5 samples, a different "
                              f"learning rate for each parameter), and with the notebook's data after "
                              f"{NUM_EPOCHS} epochs w1 = {w1:.4f}, w2 = {w2:.4f}, b = {b:.4f}: the "
