@@ -10,9 +10,10 @@ Both pipelines train the same model (course_utils.models.FashionCNN) with the sa
 - reference, the usual recipe: a DataLoader over torchvision's FashionMNIST with ToTensor(), batch 64,
   shuffled; Adam(lr=1e-3); plain cross-entropy; tested after each epoch through a DataLoader (batch 64).
 - course, notebook 8's recipe (RECIPE below, the values of its cell; a test keeps them equal): the
-  split in memory, normalised, TensorBatches; channels_last; Adam(betas) under OneCycleLR(max_lr,
-  pct_start, div_factor) over num_epochs; plain cross-entropy; tested after each epoch in batches
-  of 1000.
+  split in memory, normalised, TensorBatches; the model's max-pools moved before its ReLUs
+  (course_utils.models.pool_before_relu: the same outputs and gradients); channels_last;
+  Adam(betas) under OneCycleLR(max_lr, pct_start, div_factor) over num_epochs; plain cross-entropy;
+  tested after each epoch in batches of 1000.
 Seed s seeds the model's initial weights and both batch orders; seed 0 is the notebook's own run.
 For a seed in --ref-seeds the two pipelines alternate epoch by epoch, so a busy machine slows both
 alike; the reference stops once it reaches 91% (or after --ref-epochs). Each clock includes building
@@ -32,7 +33,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from course_utils import data  # noqa: E402
-from course_utils.models import FashionCNN  # noqa: E402
+from course_utils.models import FashionCNN, pool_before_relu  # noqa: E402
 from course_utils.training import test_loop, train_loop  # noqa: E402
 
 TARGET, FLOOR, MEAN_TARGET, RATIO_TARGET = 0.91, 0.91, 0.913, 0.25
@@ -72,7 +73,7 @@ class Course:
         self.X = X.contiguous(memory_format=cl)
         self.test = data.TensorBatches(X_test.contiguous(memory_format=cl), y_test, TEST_BATCH, shuffle=False)
         torch.manual_seed(seed)
-        self.model = FashionCNN().to(memory_format=cl)
+        self.model = pool_before_relu(FashionCNN()).to(memory_format=cl)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3, betas=RECIPE["betas"])
         steps = len(data.TensorBatches(self.X, self.y, RECIPE["batch_size"]))
         self.scheduler = torch.optim.lr_scheduler.OneCycleLR(

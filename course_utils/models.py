@@ -55,3 +55,12 @@ class FashionCNN(nn.Module):
         x = self.layer2(x)           # (N, 32, 7, 7)
         x = torch.flatten(x, 1)      # (N, 1568)
         return self.fc(x)            # (N, 10) logits
+
+
+def pool_before_relu(model: FashionCNN) -> FashionCNN:
+    """Notebook 8's speed-up, the same code as its cell: each block of a FashionCNN becomes
+    conv → max-pool → ReLU, in place. ReLU and a max-pool commute, so the outputs and the gradients
+    stay the same while ReLU runs on a quarter of the values; the weights and state_dict keys stay."""
+    for block in (model.layer1, model.layer2):
+        block[1], block[2] = nn.MaxPool2d(2), nn.ReLU()
+    return model

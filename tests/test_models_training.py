@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 from notebook_source import _python_lines, copy_problems  # noqa: E402
 
 from course_utils import data, models, training  # noqa: E402
-from course_utils.models import FashionCNN, LeNet5  # noqa: E402
+from course_utils.models import FashionCNN, LeNet5, pool_before_relu  # noqa: E402
 from course_utils.checkpoints import load_checkpoint, save_checkpoint  # noqa: E402
 from course_utils.training import train_loop  # noqa: E402
 
@@ -70,10 +70,36 @@ def test_fashion_cnn_shapes_and_channels_last():
     assert torch.allclose(cl(x.contiguous(memory_format=torch.channels_last)), out, atol=1e-5)
 
 
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_pool_before_relu_computes_the_same_outputs_and_gradients_bit_for_bit(memory_format):
+    torch.manual_seed(0)
+    plain = FashionCNN().to(memory_format=memory_format)
+    fast = FashionCNN().to(memory_format=memory_format)
+    fast.load_state_dict(plain.state_dict())
+    assert pool_before_relu(fast) is fast
+    assert [type(m) for m in fast.layer1] == [nn.Conv2d, nn.MaxPool2d, nn.ReLU]
+    assert [type(m) for m in fast.layer2] == [nn.Conv2d, nn.MaxPool2d, nn.ReLU]
+    assert list(fast.state_dict()) == list(plain.state_dict())   # checkpoints load into either order
+    X = torch.randn(64, 1, 28, 28).contiguous(memory_format=memory_format)
+    y = torch.randint(0, 10, (64,))
+    out_plain, out_fast = plain(X), fast(X)
+    assert torch.equal(out_plain, out_fast)
+    nn.functional.cross_entropy(out_plain, y).backward()
+    nn.functional.cross_entropy(out_fast, y).backward()
+    for (name, a), b in zip(plain.named_parameters(), fast.parameters()):
+        assert torch.equal(a.grad, b.grad), name
+
+
+def test_pool_before_relu_twice_is_the_same_as_once():
+    model = pool_before_relu(pool_before_relu(FashionCNN()))
+    assert [type(m) for m in model.layer1] == [nn.Conv2d, nn.MaxPool2d, nn.ReLU]
+
+
 # ---------------------------------------------------------------- one source of truth
 
-@pytest.mark.parametrize("module, name", [(models, "FashionCNN"), (training, "train_loop"),
-                                          (training, "test_loop")], ids=["FashionCNN", "train_loop", "test_loop"])
+@pytest.mark.parametrize("module, name", [(models, "FashionCNN"), (models, "pool_before_relu"),
+                                          (training, "train_loop"), (training, "test_loop")],
+                         ids=["FashionCNN", "pool_before_relu", "train_loop", "test_loop"])
 def test_package_copy_is_the_code_notebook_8_teaches(module, name):
     problems = copy_problems(NOTEBOOK_8, name, module)
     assert not problems, "\n".join(problems)
