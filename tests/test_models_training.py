@@ -140,6 +140,9 @@ def test_the_benchmark_measures_the_recipe_notebook_8_uses():
     recipe = next(ast.literal_eval(node.value) for node in ast.parse(source).body
                   if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "RECIPE")
     assert recipe == notebook_recipe()
+    test_batch = next(ast.literal_eval(node.value) for node in ast.parse(source).body
+                      if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "TEST_BATCH")
+    assert f"TensorBatches(X_test, y_test, batch_size={test_batch}, shuffle=False)" in NOTEBOOK_8.read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------- loops
