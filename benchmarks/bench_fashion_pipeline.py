@@ -1,4 +1,4 @@
-"""Notebook 8's fast recipe on Fashion-MNIST: its final accuracy for many seeds, and its time to 91%
+"""Notebook 9's fast recipe on Fashion-MNIST: its final accuracy for many seeds, and its time to 91%
 test accuracy against the usual recipe's, measured in the same interleaved run.
 
     python benchmarks/bench_fashion_pipeline.py                         # seeds 0-9, reference for 0-2
@@ -9,7 +9,7 @@ Both pipelines train the same model (course_utils.models.FashionCNN) with the sa
 (course_utils.training.train_loop / test_loop), all three the code notebook 8 teaches:
 - reference, the usual recipe: a DataLoader over torchvision's FashionMNIST with ToTensor(), batch 64,
   shuffled; Adam(lr=1e-3); plain cross-entropy; tested after each epoch through a DataLoader (batch 64).
-- course, notebook 8's recipe (RECIPE below, the values of its cell; a test keeps them equal): the
+- course, notebook 9's recipe (RECIPE below, the values of its cell; a test keeps them equal): the
   split in memory, normalised, TensorBatches; the model's max-pools moved before its ReLUs
   (course_utils.models.pool_before_relu: the same outputs and gradients); channels_last;
   Adam(betas) under OneCycleLR(max_lr, pct_start, div_factor) over num_epochs; plain cross-entropy;
@@ -37,9 +37,9 @@ from course_utils.models import FashionCNN, pool_before_relu  # noqa: E402
 from course_utils.training import test_loop, train_loop  # noqa: E402
 
 TARGET, FLOOR, MEAN_TARGET, RATIO_TARGET = 0.91, 0.91, 0.913, 0.25
-# notebook 8's cell (tests/test_models_training.py keeps the two equal)
+# notebook 9's cell (tests/test_models_training.py keeps the two equal)
 RECIPE = {"batch_size": 128, "num_epochs": 5, "max_lr": 5e-3, "pct_start": 0.15, "div_factor": 10, "betas": (0.9, 0.99)}
-TEST_BATCH = 500  # notebook 8's test_batches (a test keeps them equal); logits do not depend on it
+TEST_BATCH = 500  # notebook 9's test_batches (a test keeps them equal); logits do not depend on it
 
 
 class Reference:

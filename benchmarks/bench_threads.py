@@ -1,12 +1,12 @@
-"""Notebook 8's training speed, quiet and under a competing load, with torch's default thread count,
+"""Notebook 9's training speed, quiet and under a competing load, with torch's default thread count,
 with course_utils.env.fit_threads(), and with one thread.
 
     python benchmarks/bench_threads.py                    # 2 busy processes as the load
     python benchmarks/bench_threads.py --busy 4 --batches 200 --rounds 3
 
 Each measurement runs in a fresh Python process (torch picks its thread pool once per process): it
-trains notebook 8's model with notebook 8's recipe (channels_last, Adam under OneCycleLR, label
-smoothing, course_utils.training.train_loop) on the first --batches batches of Fashion-MNIST held in
+trains notebook 8's model with notebook 9's recipe (max-pool before ReLU, channels_last, Adam under
+OneCycleLR, plain cross-entropy, course_utils.training.train_loop) on the first --batches batches of Fashion-MNIST held in
 memory, and reports batches per second. The load is --busy processes that spin a CPU each. Settings
 alternate within each round and the best of --rounds counts, so a noisy machine disturbs all alike;
 the load average before each round is printed. What fit_threads() picks depends on the machine: on
@@ -29,7 +29,7 @@ SPIN = "while True: pass"
 
 
 def worker(setting: str, batches: int, batch_size: int) -> dict:
-    """Time notebook 8's training loop on ``batches`` batches in this process; returns the result."""
+    """Time notebook 9's training loop on ``batches`` batches in this process; returns the result."""
     os.environ.setdefault("TQDM_DISABLE", "1")
     import torch
     from torch import nn
@@ -110,7 +110,7 @@ def main(argv=None) -> int:
     base = best[("quiet", "torch default")]["batches_per_s"]
     print(f"\n{os.cpu_count()} CPUs seen by os.cpu_count(); usable by this process: {len(os.sched_getaffinity(0))}"
           if hasattr(os, "sched_getaffinity") else f"\n{os.cpu_count()} CPUs")
-    print(f"notebook 8's training, batch {args.batch_size}, {args.batches} batches timed, best of {args.rounds}\n")
+    print(f"notebook 9's training, batch {args.batch_size}, {args.batches} batches timed, best of {args.rounds}\n")
     print(f"{'load':<20} {'threads from':<15} {'threads':>7} {'batches/s':>10} {'s/epoch':>8} {'vs quiet default':>17}")
     for (load_name, setting), r in best.items():
         print(f"{load_name:<20} {setting:<15} {r['threads']:>7} {r['batches_per_s']:>10.1f} "

@@ -35,7 +35,7 @@ class LeNet5(nn.Module):
 
 
 class FashionCNN(nn.Module):
-    """The Fashion-MNIST CNN of notebook 8, the same code as its cell (tests/test_notebook_copies.py):
+    """The Fashion-MNIST CNN of notebook 8, the same code as its cell (tests/test_models_training.py):
     two conv-ReLU-pool blocks and one Linear layer, for (N, 1, 28, 28) images."""
 
     def __init__(self):
@@ -58,7 +58,7 @@ class FashionCNN(nn.Module):
 
 
 def pool_before_relu(model: FashionCNN) -> FashionCNN:
-    """Notebook 8's speed-up, the same code as its cell: each block of a FashionCNN becomes
+    """Notebook 9's speed-up, the same code as its cell: each block of a FashionCNN becomes
     conv → max-pool → ReLU, in place. ReLU and a max-pool commute, so the outputs and the gradients
     stay the same while ReLU runs on a quarter of the values; the weights and state_dict keys stay."""
     for block in (model.layer1, model.layer2):

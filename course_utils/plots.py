@@ -192,7 +192,8 @@ def plot_image_grid(images, labels, classes: Sequence[str], preds=None, ncols: i
     n = len(images)
     nrows = max(1, -(-n // ncols))
     ncols = min(ncols, n)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 0.2, size * nrows + 0.5),
+    title_room = 0.3 if preds is not None else 0.15  # inches per row: two lines of title, or one
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 0.2, (size + title_room) * nrows + 0.4),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")

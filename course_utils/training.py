@@ -1,7 +1,7 @@
 """The train and test loops of notebook 8.
 
 ``train_loop`` and ``test_loop`` are the code notebook 8 teaches, cell for cell
-(tests/test_models_training.py fails when the two differ); later notebooks and the benchmarks import
+(tests/test_models_training.py fails when the two differ); notebook 9 and the benchmarks import
 them from here. Any iterable of ``(X, y)`` batches works: a ``DataLoader`` or ``data.TensorBatches``.
 Checkpoints live in ``course_utils.checkpoints``.
 """

@@ -1,7 +1,8 @@
 """Models, training loops and checkpoints in course_utils (models.py, training.py, plots.py).
 
-The package's FashionCNN, train_loop and test_loop are the code notebook 8 teaches: a test below
-compares them with the notebook's cells (tests/notebook_source.py), so the two cannot drift apart.
+The package's FashionCNN, train_loop and test_loop are the code notebook 8 teaches, and
+pool_before_relu is notebook 9's: a test below compares them with the notebooks' cells
+(tests/notebook_source.py), so the copies cannot drift apart.
 """
 import os
 from pathlib import Path
@@ -22,6 +23,7 @@ from course_utils.training import train_loop  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_8 = ROOT / "notebooks" / "08_fashion_mnist_cnn.ipynb"
+NOTEBOOK_9 = ROOT / "notebooks" / "09_fashion_mnist_fast.ipynb"
 
 
 def _has_fashion() -> bool:
@@ -97,22 +99,24 @@ def test_pool_before_relu_twice_is_the_same_as_once():
 
 # ---------------------------------------------------------------- one source of truth
 
-@pytest.mark.parametrize("module, name", [(models, "FashionCNN"), (models, "pool_before_relu"),
-                                          (training, "train_loop"), (training, "test_loop")],
+@pytest.mark.parametrize("notebook, module, name", [(NOTEBOOK_8, models, "FashionCNN"),
+                                                    (NOTEBOOK_9, models, "pool_before_relu"),
+                                                    (NOTEBOOK_8, training, "train_loop"),
+                                                    (NOTEBOOK_8, training, "test_loop")],
                          ids=["FashionCNN", "pool_before_relu", "train_loop", "test_loop"])
-def test_package_copy_is_the_code_notebook_8_teaches(module, name):
-    problems = copy_problems(NOTEBOOK_8, name, module)
+def test_package_copy_is_the_code_the_notebook_teaches(notebook, module, name):
+    problems = copy_problems(notebook, name, module)
     assert not problems, "\n".join(problems)
 
 
 def notebook_recipe() -> dict:
-    """Notebook 8's recipe: its ``batch_size, num_epochs, max_lr = ...`` line, and in the same cell
+    """Notebook 9's recipe: its ``batch_size, num_epochs, max_lr = ...`` line, and in the same cell
     ``Adam(..., betas=...)`` and ``OneCycleLR(..., pct_start=..., div_factor=...)``."""
     import ast
 
     import nbformat
 
-    for cell in nbformat.read(NOTEBOOK_8, as_version=4).cells:
+    for cell in nbformat.read(NOTEBOOK_9, as_version=4).cells:
         if cell.cell_type != "code":
             continue
         try:
@@ -130,19 +134,22 @@ def notebook_recipe() -> dict:
                                if k.arg in ("betas", "pct_start", "div_factor")})
         if "max_lr" in recipe:
             return recipe
-    raise LookupError("notebook 8 has no `batch_size, num_epochs, max_lr = ...` line")
+    raise LookupError("notebook 9 has no `batch_size, num_epochs, max_lr = ...` line")
 
 
-def test_the_benchmark_measures_the_recipe_notebook_8_uses():
+def module_constant(source: str, name: str):
+    """The value of a top-level ``NAME = <literal>`` in a module's source."""
     import ast
 
+    return next(ast.literal_eval(node.value) for node in ast.parse(source).body
+                if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name)
+
+
+def test_the_benchmark_measures_the_recipe_notebook_9_uses():
     source = (ROOT / "benchmarks" / "bench_fashion_pipeline.py").read_text(encoding="utf-8")
-    recipe = next(ast.literal_eval(node.value) for node in ast.parse(source).body
-                  if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "RECIPE")
-    assert recipe == notebook_recipe()
-    test_batch = next(ast.literal_eval(node.value) for node in ast.parse(source).body
-                      if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "TEST_BATCH")
-    assert f"TensorBatches(X_test, y_test, batch_size={test_batch}, shuffle=False)" in NOTEBOOK_8.read_text(encoding="utf-8")
+    assert module_constant(source, "RECIPE") == notebook_recipe()
+    test_batch = module_constant(source, "TEST_BATCH")
+    assert f"TensorBatches(X_test, y_test, batch_size={test_batch}, shuffle=False)" in NOTEBOOK_9.read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------- loops
@@ -256,3 +263,20 @@ def test_plot_helpers_return_figures_with_the_data():
     assert [round(p.get_height(), 2) for p in fig5.axes[0].patches] == [0.5, 0.25]
     for f in (fig, fig2, fig3, fig4, fig5):
         plt.close(f)
+
+
+@pytest.mark.parametrize("preds", [None, [1] * 16], ids=["labels", "two-line titles"])
+def test_image_grid_titles_cover_no_image(preds):
+    """A wrong prediction's two-line title fits between the rows: it overlaps no image above it."""
+    import matplotlib.pyplot as plt
+
+    from course_utils import plots
+
+    fig = plots.plot_image_grid(torch.rand(16, 1, 28, 28), [0] * 16, ["T-shirt/top", "Sneaker"], preds=preds,
+                                title="a title")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    images = [ax.images[0].get_window_extent(renderer) for ax in fig.axes]
+    titles = [ax.title.get_window_extent(renderer) for ax in fig.axes]
+    assert not [(i, j) for i, t in enumerate(titles) for j, im in enumerate(images) if t.overlaps(im)]
+    plt.close(fig)
